@@ -1,0 +1,39 @@
+"""greeneio: OCaml Eio's structured concurrency and Net API, on gevent.
+
+Layout (dependencies point one way: API -> interfaces <- backends):
+
+    _core/          switches, fibers, promises, cancellation, errors, traceln
+                    (knows nothing of I/O; only _core/_greenlet.py touches greenlet/gevent)
+    interfaces.py   zope.interface provider contracts
+    flow.py, buf_read.py, buf_write.py, time.py   the user-facing API over providers
+    gevent_backend/ real clocks and streams; used only by greeneio.run
+    mock/           Eio_mock: deterministic backend and scripted mocks for tests
+
+This module only re-exports the public names.
+"""
+
+from greeneio import buf_read as Buf_read
+from greeneio import buf_write as Buf_write
+from greeneio import flow as Flow
+from greeneio import time as Time
+from greeneio._core import cancel as Cancel
+from greeneio._core import exn as Exn
+from greeneio._core import fiber as Fiber
+from greeneio._core.promise import Promise
+from greeneio._core.switch import Switch
+from greeneio._core.trace import traceln
+from greeneio._run import run
+
+__all__ = (
+    "Buf_read",
+    "Buf_write",
+    "Cancel",
+    "Exn",
+    "Fiber",
+    "Flow",
+    "Promise",
+    "Switch",
+    "Time",
+    "run",
+    "traceln",
+)

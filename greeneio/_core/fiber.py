@@ -1,0 +1,383 @@
+"""Fibers (Eio's ``Fiber``): forking, racing and joining concurrent work.
+
+A fiber forked on a switch runs at once until it first blocks; then the caller
+continues. Its exception fails the switch. Combinators (``both``, ``first``,
+``any`` ...) run their functions in a scope of their own and return only once
+every fiber they started has finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from greeneio._core import _greenlet, cancel, exn
+from greeneio._core._greenlet import GreenletExit
+from greeneio._core.cancel import CancelContext, Cancelled
+from greeneio._core.promise import Promise, Resolver
+from greeneio._core.switch import Switch, _AllNonDaemonsDone
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+__all__ = [
+    "all",
+    "any",
+    "await_cancel",
+    "both",
+    "check",
+    "first",
+    "fork",
+    "fork_daemon",
+    "fork_promise",
+    "is_cancelled",
+    "List",
+    "n_any",
+    "pair",
+    "yield_",
+]
+
+
+def _sw_arg(sw: object, fn_name: str) -> Switch:
+    if not isinstance(sw, Switch):
+        raise TypeError(f"Fiber.{fn_name}: sw must be a Switch, not {sw!r}")
+    return sw
+
+
+def _fn_arg(fn: object, fn_name: str) -> None:
+    if not callable(fn):
+        raise TypeError(f"Fiber.{fn_name}: fn must be callable, not {fn!r}")
+
+
+def fork(fn: Callable[..., object], *args: Any, sw: Switch) -> None:
+    """Run ``fn(*args)`` in a new fiber attached to ``sw``.
+
+    The new fiber runs at once until it blocks, then the caller continues. If
+    ``fn`` raises, ``sw`` fails. If ``sw`` is already off, ``fn`` never runs.
+    ``RuntimeError`` if ``sw`` has finished.
+    """
+    cc = _sw_arg(sw, "fork")._live_cc()
+    _fn_arg(fn, "fork")
+    if cc.reason is not None:
+        return
+    sw._fibers += 1
+    child = _greenlet.new_fiber(_greenlet.current().sched, cc, _run_forked)
+    _greenlet.start_now(child, sw, fn, args)
+
+
+def _run_forked(sw: Switch, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+    me = _greenlet.current()
+    try:
+        fn(*args)
+    except GreenletExit:
+        pass  # the fiber was garbage-collected while blocked (its loop is gone)
+    except BaseException as e:
+        if not sw.is_finished():
+            sw.fail(e)
+    finally:
+        me.cc.fibers.discard(me)
+        sw._dec_fibers()
+
+
+def fork_daemon(fn: Callable[..., object], *args: Any, sw: Switch) -> None:
+    """Like :func:`fork`, but ``sw`` does not wait for it: once only daemon
+    fibers are left, they are cancelled and the switch finishes."""
+    cc = _sw_arg(sw, "fork_daemon")._live_cc()
+    _fn_arg(fn, "fork_daemon")
+    if cc.reason is not None:
+        return
+    sw._fibers += 1
+    sw._daemons += 1
+    child = _greenlet.new_fiber(_greenlet.current().sched, cc, _run_daemon)
+    _greenlet.start_now(child, sw, fn, args)
+
+
+def _run_daemon(sw: Switch, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+    me = _greenlet.current()
+    try:
+        fn(*args)
+    except GreenletExit:
+        pass
+    except Cancelled as e:
+        if not isinstance(e.reason, _AllNonDaemonsDone) and not sw.is_finished():
+            sw.fail(e)
+    except BaseException as e:
+        if not sw.is_finished():
+            sw.fail(e)
+    finally:
+        me.cc.fibers.discard(me)
+        sw._daemons -= 1
+        sw._dec_fibers()
+
+
+def fork_promise(fn: Callable[..., T], *args: Any, sw: Switch) -> Promise[T]:
+    """Run ``fn(*args)`` in a new fiber; its result or exception resolves the
+    returned promise (the switch does not fail). The fiber still belongs to
+    ``sw``: the switch waits for it and cancelling ``sw`` cancels it."""
+    cc = _sw_arg(sw, "fork_promise")._live_cc()
+    _fn_arg(fn, "fork_promise")
+    p, u = Promise.create("fork_promise")
+    if cc.reason is not None:
+        Promise.resolve_error(u, Cancelled(cc.reason))
+        return p
+    sw._fibers += 1
+    child = _greenlet.new_fiber(_greenlet.current().sched, cc, _run_promise)
+    _greenlet.start_now(child, sw, u, fn, args)
+    return p
+
+
+def _run_promise(
+    sw: Switch, u: Resolver[Any], fn: Callable[..., object], args: tuple[Any, ...]
+) -> None:
+    me = _greenlet.current()
+    try:
+        Promise.resolve(u, fn(*args))
+    except GreenletExit:
+        pass
+    except BaseException as e:
+        Promise.resolve_error(u, e)
+    finally:
+        me.cc.fibers.discard(me)
+        sw._dec_fibers()
+
+
+def _forks(sw: Switch, fs: Sequence[Callable[[], object]]) -> None:
+    # Fork all but the last; run the last in this fiber (fewer fibers, clearer traces).
+    for f in fs[:-1]:
+        fork(f, sw=sw)
+    if fs:
+        sw.check()
+        fs[-1]()
+
+
+def both(f: Callable[[], object], g: Callable[[], object]) -> None:
+    """Run ``f()`` and ``g()`` concurrently (``f`` first); wait for both.
+
+    If one fails the other is cancelled; both failing gives an ExceptionGroup.
+    """
+    with Switch("both") as sw:
+        _forks(sw, [f, g])
+
+
+def all(fs: Iterable[Callable[[], object]]) -> None:  # noqa: A001 - Eio's name
+    """Run every function concurrently and wait for all (as :func:`both`)."""
+    fs = list(fs)
+    with Switch("all") as sw:
+        _forks(sw, fs)
+
+
+def pair(f: Callable[[], T], g: Callable[[], U]) -> tuple[T, U]:
+    """Run ``f()`` and ``g()`` concurrently; return both results."""
+    with Switch("pair") as sw:
+        x = fork_promise(f, sw=sw)
+        y = g()
+        return x.await_(), y
+
+
+class _NotFirst(Exception):
+    """Why the losers of ``any``/``first`` are cancelled."""
+
+
+def _any_gen(
+    fs: Sequence[Callable[[], Any]],
+    ret: Callable[[Any], Any],
+    combine: Callable[[Any, Any], Any],
+) -> Any:
+    if not fs:
+        raise ValueError("Fiber.any: fs must not be empty")
+    state: list[Any] = [None, None]  # [ok-result holder, exception]
+    have_ok = [False]
+
+    def wrap(cc: CancelContext, h: Callable[[], Any]) -> None:
+        try:
+            x = h()
+        except Cancelled:
+            if not cc.is_on():
+                return  # we cancelled it, or the parent did (checked at the end)
+            raise
+        except BaseException as e:
+            if not have_ok[0] and state[1] is None:
+                state[1] = e
+                cc.cancel(e)
+            elif have_ok[0]:
+                have_ok[0] = False
+                state[1] = e
+            else:
+                state[1] = exn.combine(state[1], e)
+            return
+        if state[1] is not None:
+            return
+        if not have_ok[0]:
+            have_ok[0] = True
+            state[0] = ret(x)
+            cc.cancel(_NotFirst())
+        else:
+            state[0] = combine(state[0], x)
+
+    def body(cc: CancelContext) -> CancelContext:
+        me = _greenlet.current()
+        promises: list[Promise[None]] = []
+        for h in fs[:-1]:
+            p, u = Promise.create("any")
+            child = _greenlet.new_fiber(me.sched, cc, _run_any_branch)
+            _greenlet.start_now(child, wrap, cc, h, u)
+            promises.append(p)
+        wrap(cc, fs[-1])
+        cancel.protect(lambda: [p.await_() for p in promises])
+        assert cc.parent is not None
+        return cc.parent
+
+    parent = cancel.with_cc(False, body)
+    err = cancel.get_error(parent)
+    if have_ok[0]:
+        return state[0]
+    if state[1] is None:
+        assert err is not None
+        raise err
+    if err is None:
+        raise state[1]
+    raise exn.combine(state[1], err)
+
+
+def _run_any_branch(
+    wrap: Callable[[CancelContext, Callable[[], Any]], None],
+    cc: CancelContext,
+    h: Callable[[], Any],
+    u: Resolver[None],
+) -> None:
+    me = _greenlet.current()
+    try:
+        wrap(cc, h)
+        Promise.resolve(u, None)
+    except GreenletExit:
+        pass
+    except BaseException as e:
+        Promise.resolve_error(u, e)
+    finally:
+        me.cc.fibers.discard(me)
+
+
+def any(  # noqa: A001 - Eio's name
+    fs: Iterable[Callable[[], T]], combine: Callable[[T, T], T] | None = None
+) -> T:
+    """Run the functions concurrently; return the first result and cancel the rest.
+
+    If several return before being cancelled, ``combine`` merges their results
+    (default: keep the first). If one raises, the others are cancelled and the
+    error is raised.
+    """
+    return _any_gen(list(fs), lambda x: x, combine or (lambda a, _b: a))  # type: ignore[no-any-return]
+
+
+def first(
+    f: Callable[[], T], g: Callable[[], T], combine: Callable[[T, T], T] | None = None
+) -> T:
+    """``any([f, g], combine)``: the result of whichever finishes first."""
+    return any([f, g], combine)
+
+
+def n_any(fs: Iterable[Callable[[], T]]) -> list[T]:
+    """Like :func:`any`, but returns every result produced before the rest were cancelled."""
+    return _any_gen(list(fs), lambda x: [x], lambda xs, x: [*xs, x])  # type: ignore[no-any-return]
+
+
+def await_cancel() -> None:
+    """Block until the current fiber is cancelled (then raise ``Cancelled``)."""
+    _greenlet.current().cc.check()
+    _greenlet.suspend(_ignore)
+    raise AssertionError("await_cancel woke without being cancelled")
+
+
+def _ignore(_w: object) -> None:
+    pass
+
+
+def check() -> None:
+    """Raise ``Cancelled`` if the current fiber's context is cancelled."""
+    _greenlet.current().cc.check()
+
+
+def is_cancelled() -> bool:
+    """True if the current fiber's context is cancelled."""
+    return _greenlet.current().cc.reason is not None
+
+
+def yield_() -> None:
+    """Let other runnable fibers run, then continue; raises ``Cancelled`` if cancelled."""
+    me = _greenlet.current()
+    me.cc.check()
+    _greenlet.yield_now()
+    me.cc.check()
+
+
+class List:
+    """Concurrent list operations (Eio's ``Fiber.List``), at most ``max_fibers`` at once."""
+
+    @staticmethod
+    def map(
+        fn: Callable[[T], U], xs: Iterable[T], max_fibers: int | None = None
+    ) -> list[U]:
+        """``[fn(x) for x in xs]``, computed concurrently; results in input order."""
+        return [r for r in List._run(fn, list(xs), max_fibers, "map")]
+
+    @staticmethod
+    def filter_map(
+        fn: Callable[[T], U | None], xs: Iterable[T], max_fibers: int | None = None
+    ) -> list[U]:
+        """The non-``None`` results of ``fn(x)``, in input order."""
+        return [r for r in List._run(fn, list(xs), max_fibers, "filter_map") if r is not None]
+
+    @staticmethod
+    def filter(
+        fn: Callable[[T], bool], xs: Iterable[T], max_fibers: int | None = None
+    ) -> list[T]:
+        """The ``x`` for which ``fn(x)`` is true, in input order."""
+        xs = list(xs)
+        keep = List._run(fn, xs, max_fibers, "filter")
+        return [x for x, k in zip(xs, keep, strict=True) if k]
+
+    @staticmethod
+    def iter(
+        fn: Callable[[T], object], xs: Iterable[T], max_fibers: int | None = None
+    ) -> None:
+        """Call ``fn(x)`` for every ``x`` concurrently."""
+        List._run(fn, list(xs), max_fibers, "iter")
+
+    @staticmethod
+    def _run(
+        fn: Callable[[T], Any], xs: list[T], max_fibers: int | None, name: str
+    ) -> list[Any]:
+        if not callable(fn):
+            raise TypeError(f"Fiber.List.{name}: fn must be callable, not {fn!r}")
+        if max_fibers is not None and (
+            isinstance(max_fibers, bool) or not isinstance(max_fibers, int)
+        ):
+            raise TypeError(f"Fiber.List.{name}: max_fibers must be an int, not {max_fibers!r}")
+        if max_fibers is not None and max_fibers < 1:
+            raise ValueError(f"Fiber.List.{name}: max_fibers must be >= 1, not {max_fibers}")
+        results: list[Any] = [None] * len(xs)
+        if not xs:
+            return results
+        limit = len(xs) if max_fibers is None else min(max_fibers, len(xs))
+        free = [limit]
+        slot_waiters: list[_greenlet.Waker] = []
+
+        def job(i: int, x: T) -> None:
+            try:
+                results[i] = fn(x)
+            finally:
+                free[0] += 1
+                while slot_waiters:
+                    if slot_waiters.pop(0).wake():
+                        break
+
+        with Switch(f"List.{name}") as sw:
+            for i, x in enumerate(xs):
+                while free[0] == 0:
+                    _greenlet.current().cc.check()
+                    _greenlet.suspend(slot_waiters.append)
+                sw.check()
+                free[0] -= 1
+                fork(job, i, x, sw=sw)
+        return results
+

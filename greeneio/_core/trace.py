@@ -1,0 +1,52 @@
+"""``traceln``: one line of diagnostic output, captured by tests.
+
+Lines go to every active sink (innermost last), or to stderr when there is
+none. The mock backend's domains add a ``[N] `` prefix through
+:func:`prefixed`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+__all__ = ["capture", "traceln"]
+
+_sinks: list[Callable[[str], None]] = []
+_prefix: list[str] = [""]
+
+
+def traceln(fmt: object, *args: object) -> None:
+    """Print one line (``fmt % args`` when args are given) to the trace output.
+
+    Never blocks on a fiber switch: output goes straight to the sink or stderr.
+    """
+    line = (str(fmt) % args) if args else str(fmt)
+    line = _prefix[-1] + line
+    if _sinks:
+        _sinks[-1](line)
+    else:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+@contextmanager
+def capture() -> Iterator[list[str]]:
+    """Collect traced lines into a list while the block runs (for tests)."""
+    lines: list[str] = []
+    _sinks.append(lines.append)
+    try:
+        yield lines
+    finally:
+        _sinks.remove(lines.append)
+
+
+@contextmanager
+def prefixed(prefix: str) -> Iterator[None]:
+    """Prefix every traced line with ``prefix`` while the block runs."""
+    _prefix.append(prefix)
+    try:
+        yield
+    finally:
+        _prefix.pop()

@@ -1,0 +1,32 @@
+"""The environment given to ``greeneio.run``'s main function."""
+
+from __future__ import annotations
+
+from greeneio.gevent_backend._clock import MonoClock, WallClock
+from greeneio.gevent_backend._stdio import FdSink, FdSource
+
+__all__ = ["Env", "make_env"]
+
+
+class Env:
+    """What the program may use: clocks and standard streams.
+
+    ``clock`` (wall time), ``mono_clock`` (monotonic), ``stdin``, ``stdout``,
+    ``stderr`` (flows on file descriptors 0, 1, 2).
+    """
+
+    __slots__ = ("clock", "mono_clock", "stderr", "stdin", "stdout")
+
+    def __init__(self) -> None:
+        self.clock = WallClock()
+        self.mono_clock = MonoClock()
+        self.stdin = FdSource(0, "stdin")
+        self.stdout = FdSink(1, "stdout")
+        self.stderr = FdSink(2, "stderr")
+
+    def __repr__(self) -> str:
+        return "<greeneio env>"
+
+
+def make_env() -> Env:
+    return Env()

@@ -1,0 +1,125 @@
+"""A deterministic backend: one run queue, virtual time, deadlock detection.
+
+Theory of operation: the hub greenlet pops callbacks from a FIFO and runs
+them. When the queue is empty and the main fiber has not finished, the mock
+clock (if any) jumps to its next timer; if there is none, nothing can ever
+wake the main fiber, so :class:`Deadlock` is raised instead of hanging.
+The order of events is therefore a pure function of the program.
+Only greeneio waits work here: a real gevent call would block the test.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from greenlet import getcurrent
+from greenlet import greenlet as RawGreenlet
+
+from greeneio._core import _greenlet
+from greeneio._core.cancel import CancelContext, Cancelled
+from greeneio.mock._clock import Clock
+
+T = TypeVar("T")
+
+__all__ = ["Backend", "Deadlock", "MockEnv"]
+
+
+class Deadlock(RuntimeError):
+    """Every fiber is blocked and nothing (no timer) can ever wake the main one."""
+
+
+class MockScheduler:
+    """A run queue processed in order by a hub greenlet of its own."""
+
+    def __init__(self, clock: Clock | None) -> None:
+        self._q: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
+        self._clock = clock
+        self.finished = False
+        self.hub = RawGreenlet(self._loop, getcurrent())
+
+    def call_soon(self, fn: Callable[..., object], *args: Any) -> None:
+        self._q.append((fn, args))
+
+    def call_next(self, fn: Callable[..., object], *args: Any) -> None:
+        self._q.appendleft((fn, args))
+
+    def _loop(self) -> None:
+        q = self._q
+        while not self.finished:
+            if q:
+                fn, args = q.popleft()
+                fn(*args)
+            elif self._clock is None or not self._clock.advance():
+                raise Deadlock(
+                    "Deadlock detected: no events scheduled but main function hasn't returned"
+                )
+
+
+class MockEnv:
+    """The ``env`` of ``Backend.run_full``: a mock clock as both ``clock`` and ``mono_clock``."""
+
+    __slots__ = ("clock", "mono_clock")
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.mono_clock = clock
+
+    def __repr__(self) -> str:
+        return "<mock env>"
+
+
+def _run_main(fn: Callable[[], T], clock: Clock | None) -> T:
+    if _greenlet.current_or_none() is not None:
+        raise RuntimeError("mock.Backend.run: already inside a greeneio backend")
+    sched = MockScheduler(clock)
+    root_cc = CancelContext(None)
+    outcome: list[Any] = [False, None]
+
+    def body() -> None:
+        try:
+            outcome[1] = fn()
+            outcome[0] = True
+        except BaseException as e:
+            outcome[1] = e
+        finally:
+            root_cc.fibers.discard(root)
+            sched.finished = True
+
+    root = _greenlet.new_fiber(sched, root_cc, body)
+    sched.call_soon(root.switch)
+    try:
+        sched.hub.switch()
+    finally:
+        root_cc.finish()
+    ok, value = outcome
+    if ok:
+        return value  # type: ignore[no-any-return]
+    while isinstance(value, Cancelled) and value.reason is not None:
+        value = value.reason
+    raise value
+
+
+class Backend:
+    """Eio_mock.Backend: run code deterministically, without real I/O."""
+
+    @staticmethod
+    def run(fn: Callable[[], T]) -> T:
+        """Run ``fn()`` as the main fiber and return its result.
+
+        Raises :class:`Deadlock` if every fiber blocks with nothing to wake them.
+        """
+        if not callable(fn):
+            raise TypeError(f"mock.Backend.run: fn must be callable, not {fn!r}")
+        return _run_main(fn, None)
+
+    @staticmethod
+    def run_full(fn: Callable[[MockEnv], T]) -> T:
+        """Run ``fn(env)``; ``env.clock`` is a mock clock that jumps to the next
+        timer whenever every fiber is blocked (tracing ``mock time is now T``)."""
+        if not callable(fn):
+            raise TypeError(f"mock.Backend.run_full: fn must be callable, not {fn!r}")
+        clock = Clock()
+        env = MockEnv(clock)
+        return _run_main(lambda: fn(env), clock)

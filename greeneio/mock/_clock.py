@@ -1,0 +1,65 @@
+"""A virtual clock: time moves only when the mock backend advances it."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+
+from zope.interface import implementer
+
+from greeneio._core import _greenlet
+from greeneio._core.trace import traceln
+from greeneio.interfaces import IClock
+
+__all__ = ["Clock"]
+
+
+@implementer(IClock)
+class Clock:
+    """A mock clock. ``sleep_until`` blocks until the time is set or advanced past it.
+
+    Under ``Backend.run_full`` the backend advances it to the next timer
+    whenever every fiber is blocked, tracing ``mock time is now T``.
+    """
+
+    def __init__(self, time: float = 0.0) -> None:
+        self._now = float(time)
+        self._timers: list[tuple[float, int, _greenlet.Waker]] = []
+        self._seq = itertools.count()
+
+    def now(self) -> float:
+        return self._now
+
+    def sleep_until(self, t: float) -> None:
+        if t <= self._now:
+            _greenlet.yield_now()
+            return
+        entry: list[object] = []
+
+        def register(w: _greenlet.Waker) -> None:
+            item = (t, next(self._seq), w)
+            entry.append(item)
+            heapq.heappush(self._timers, item)
+
+        _greenlet.suspend(register)
+
+    def set_time(self, t: float) -> None:
+        """Set the time to ``t`` and wake every sleeper whose time has come."""
+        self._now = float(t)
+        traceln("mock time is now %g", self._now)
+        timers = self._timers
+        while timers and timers[0][0] <= self._now:
+            heapq.heappop(timers)[2].wake()
+
+    def advance(self) -> bool:
+        """Jump to the next timer (waking its sleepers); False if no sleeper is waiting."""
+        timers = self._timers
+        while timers and timers[0][2].fiber is None:
+            heapq.heappop(timers)  # cancelled sleeper
+        if not timers:
+            return False
+        self.set_time(timers[0][0])
+        return True
+
+    def __repr__(self) -> str:
+        return f"<mock clock at {self._now:g}>"
