@@ -116,18 +116,12 @@ class TimeoutValue:
 
 
 def _pp_duration(s: float) -> str:
-    def num(x: float) -> str:
-        return f"{x:g}"
-
-    if s >= 120:
-        return f"{num(s / 60)}m"
-    if s >= 1 or s == 0:
-        return f"{num(s)}s"
-    if s >= 1e-3:
-        return f"{num(s * 1e3)}ms"
-    if s >= 1e-6:
-        return f"{num(s * 1e6)}us"
-    return f"{num(s * 1e9)}ns"
+    # As Eio prints durations: two significant figures, in ms, s or m.
+    if 0.01 <= s < 0.1:
+        return f"{s * 1000:.2g}ms"
+    if s < 120:
+        return f"{s:.2g}s"
+    return f"{s / 60:.2g}m"
 
 
 Timeout.none = TimeoutValue(None, None)

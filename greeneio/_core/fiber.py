@@ -303,9 +303,9 @@ def is_cancelled() -> bool:
 
 
 def yield_() -> None:
-    """Let other runnable fibers run, then continue; raises ``Cancelled`` if cancelled."""
+    """Let other runnable fibers run, then continue; raises ``Cancelled`` if the
+    fiber is cancelled by the time it resumes."""
     me = _greenlet.current()
-    me.cc.check()
     _greenlet.yield_now()
     me.cc.check()
 

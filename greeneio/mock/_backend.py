@@ -51,7 +51,7 @@ class MockScheduler:
             if q:
                 fn, args = q.popleft()
                 fn(*args)
-            elif self._clock is None or not self._clock.advance():
+            elif self._clock is None or not self._clock.advance_to_next():
                 raise Deadlock(
                     "Deadlock detected: no events scheduled but main function hasn't returned"
                 )

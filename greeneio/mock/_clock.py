@@ -51,7 +51,17 @@ class Clock:
         while timers and timers[0][0] <= self._now:
             heapq.heappop(timers)[2].wake()
 
-    def advance(self) -> bool:
+    @staticmethod
+    def make() -> Clock:
+        """A new mock clock at time 0 (Eio_mock.Clock.make)."""
+        return Clock()
+
+    def advance(self) -> None:
+        """Jump to the next timer, waking its sleepers. ``RuntimeError`` if there is none."""
+        if not self.advance_to_next():
+            raise RuntimeError("No further events scheduled on mock clock")
+
+    def advance_to_next(self) -> bool:
         """Jump to the next timer (waking its sleepers); False if no sleeper is waiting."""
         timers = self._timers
         while timers and timers[0][2].fiber is None:
