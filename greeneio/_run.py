@@ -44,7 +44,7 @@ def run(main: Callable[[Env], T]) -> T:
         except BaseException as e:
             outcome[1] = e
         finally:
-            root_cc.fibers.discard(root)
+            root_cc.fibers.pop(root, None)
             sched.call_soon(done.switch, None)
 
     root = _greenlet.new_fiber(sched, root_cc, body)

@@ -128,7 +128,7 @@ def new_fiber(
     fiber.cc = cc
     fiber.waker = None
     fiber.armed = False
-    cc.fibers.add(fiber)
+    cc.fibers[fiber] = None
     return fiber
 
 

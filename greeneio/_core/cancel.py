@@ -49,12 +49,12 @@ class CancelContext:
         self.protected = protected
         self.reason: BaseException | None = None
         self.finished = False
-        self.children: set[CancelContext] = set()
-        self.fibers: set[_greenlet.FiberGreenlet] = set()
+        self.children: dict[CancelContext, None] = {}
+        self.fibers: dict[_greenlet.FiberGreenlet, None] = {}
         if parent is not None:
             if parent.finished:
                 raise RuntimeError("Cancellation context finished!")
-            parent.children.add(self)
+            parent.children[self] = None
             if not protected and parent.reason is not None:
                 self.reason = parent.reason
 
@@ -94,7 +94,7 @@ class CancelContext:
     def finish(self) -> None:
         self.finished = True
         if self.parent is not None:
-            self.parent.children.discard(self)
+            self.parent.children.pop(self, None)
 
     def __repr__(self) -> str:
         state = "on" if self.reason is None else f"cancelling({self.reason!r})"
@@ -113,9 +113,9 @@ def _mark(cc: CancelContext, exc: BaseException, acc: list[_greenlet.FiberGreenl
 
 def move_fiber_to(fiber: _greenlet.FiberGreenlet, cc: CancelContext) -> None:
     """Move ``fiber`` into ``cc``; if ``cc`` is cancelled the fiber is armed."""
-    fiber.cc.fibers.discard(fiber)
+    fiber.cc.fibers.pop(fiber, None)
     fiber.cc = cc
-    cc.fibers.add(fiber)
+    cc.fibers[fiber] = None
     if cc.reason is not None:
         _greenlet.arm(fiber)
 

@@ -75,7 +75,7 @@ def _run_forked(sw: Switch, fn: Callable[..., object], args: tuple[Any, ...]) ->
         if not sw.is_finished():
             sw.fail(e)
     finally:
-        me.cc.fibers.discard(me)
+        me.cc.fibers.pop(me, None)
         sw._dec_fibers()
 
 
@@ -105,7 +105,7 @@ def _run_daemon(sw: Switch, fn: Callable[..., object], args: tuple[Any, ...]) ->
         if not sw.is_finished():
             sw.fail(e)
     finally:
-        me.cc.fibers.discard(me)
+        me.cc.fibers.pop(me, None)
         sw._daemons -= 1
         sw._dec_fibers()
 
@@ -137,7 +137,7 @@ def _run_promise(
     except BaseException as e:
         Promise.resolve_error(u, e)
     finally:
-        me.cc.fibers.discard(me)
+        me.cc.fibers.pop(me, None)
         sw._dec_fibers()
 
 
@@ -254,7 +254,7 @@ def _run_any_branch(
     except BaseException as e:
         Promise.resolve_error(u, e)
     finally:
-        me.cc.fibers.discard(me)
+        me.cc.fibers.pop(me, None)
 
 
 def any(  # noqa: A001 - Eio's name

@@ -84,7 +84,7 @@ def _run_main(fn: Callable[[], T], clock: Clock | None) -> T:
         except BaseException as e:
             outcome[1] = e
         finally:
-            root_cc.fibers.discard(root)
+            root_cc.fibers.pop(root, None)
             sched.finished = True
 
     root = _greenlet.new_fiber(sched, root_cc, body)
