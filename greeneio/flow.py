@@ -24,6 +24,7 @@ __all__ = [
     "copy_via_buffer",
     "cstruct_source",
     "null",
+    "read_all",
     "read_exact",
     "shutdown",
     "single_read",
@@ -113,6 +114,22 @@ def read_exact(src: Any, buf: Buffer) -> None:
     while got < len(view):
         cc.check()
         got += src.single_read(view[got:])
+
+
+def read_all(src: Any) -> bytes:
+    """Everything ``src`` produces until its end, as one ``bytes``."""
+    src = _source_arg(src, "read_all")
+    out = bytearray()
+    buf = bytearray(COPY_CHUNK)
+    view = memoryview(buf)
+    cc = _greenlet.current().cc
+    while True:
+        cc.check()
+        try:
+            n = src.single_read(view)
+        except EOFError:
+            return bytes(out)
+        out += view[:n]
 
 
 def single_write(dst: Any, bufs: Sequence[Buffer] | Buffer) -> int:

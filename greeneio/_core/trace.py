@@ -33,13 +33,20 @@ def traceln(fmt: object, *args: object) -> None:
 
 @contextmanager
 def capture() -> Iterator[list[str]]:
-    """Collect traced lines into a list while the block runs (for tests)."""
+    """Collect traced lines into a list while the block runs (for tests).
+
+    A multi-line trace gives one entry per line.
+    """
     lines: list[str] = []
-    _sinks.append(lines.append)
+
+    def sink(text: str) -> None:
+        lines.extend(text.split("\n"))
+
+    _sinks.append(sink)
     try:
         yield lines
     finally:
-        _sinks.remove(lines.append)
+        _sinks.remove(sink)
 
 
 @contextmanager
