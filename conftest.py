@@ -25,7 +25,7 @@ def _transcript(fn: Callable[..., Any], *, full: bool = False) -> list[str]:
     with capture() as lines:
         try:
             result = Backend.run_full(fn) if full else Backend.run(fn)
-        except BaseException as e:  # noqa: BLE001 - recorded in the transcript
+        except BaseException as e:
             lines.append("Exception: " + describe_exc(e))
         else:
             lines.append(f"-> {result!r}")

@@ -514,7 +514,7 @@ def return_(x: T) -> Parser[T]:
     return lambda _r: x
 
 
-def map(f: Callable[[T], U], p: Parser[T]) -> Parser[U]:  # noqa: A001 - Eio's name
+def map(f: Callable[[T], U], p: Parser[T]) -> Parser[U]:
     return lambda r: f(p(r))
 
 
@@ -564,11 +564,12 @@ def parse_exn(p: Parser[T], flow: Any, max_size: int, initial_size: int = 4096) 
     """Run ``p`` over all of ``flow``; ``ParseError`` (with the offset) if it
     fails, if input remains, or at an early end of stream."""
     if not callable(p):
-        raise TypeError(f"Buf_read.parse_exn: p must be a parser (a function of a reader), not {p!r}")
+        raise TypeError(
+            f"Buf_read.parse_exn: p must be a parser (a function of a reader), not {p!r}"
+        )
     return _format_errors(p, of_flow(flow, max_size=max_size, initial_size=initial_size))
 
 
 def parse_string_exn(p: Parser[T], s: bytes | str) -> T:
     """Run ``p`` over all of ``s``; errors as :func:`parse_exn`."""
     return _format_errors(p, of_string(s))
-

@@ -8,6 +8,7 @@ blocks the calling fiber (and is cancellable).
 
 from __future__ import annotations
 
+import builtins
 import struct
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -39,7 +40,7 @@ class Writer:
         if len(self._buf) >= self._limit:
             self.flush()
 
-    def string(self, s: str | bytes, off: int = 0, len: int | None = None) -> None:  # noqa: A002
+    def string(self, s: str | bytes, off: int = 0, len: int | None = None) -> None:
         """Add ``s[off:off+len]`` (UTF-8 if ``str``)."""
         self._check_open()
         data = s.encode() if isinstance(s, str) else s
@@ -57,11 +58,11 @@ class Writer:
         self._buf += b
         self._added()
 
-    def char(self, c: bytes | str) -> None:
+    def char(self, c: builtins.bytes | str) -> None:
         """Add one byte."""
         if isinstance(c, str):
             c = c.encode("latin-1")
-        if not isinstance(c, bytes) or builtins_len(c) != 1:
+        if not isinstance(c, builtins.bytes) or builtins.len(c) != 1:
             raise TypeError(f"Buf_write.char: c must be one byte, not {c!r}")
         self.bytes(c)
 
@@ -85,10 +86,7 @@ class Writer:
             self._closed = True
 
     def buffered(self) -> int:
-        return builtins_len(self._buf)
-
-
-builtins_len = len
+        return builtins.len(self._buf)
 
 
 class _Ints:

@@ -69,9 +69,13 @@ def _writable_buf(buf: object, fn: str) -> memoryview:
     try:
         view = memoryview(buf)  # type: ignore[arg-type]
     except TypeError:
-        raise TypeError(f"Flow.{fn}: buf must be a writable bytes-like object, not {buf!r}") from None
+        raise TypeError(
+            f"Flow.{fn}: buf must be a writable bytes-like object, not {buf!r}"
+        ) from None
     if view.readonly:
-        raise TypeError(f"Flow.{fn}: buf must be writable (a bytearray or memoryview), not {type(buf).__name__}")
+        raise TypeError(
+            f"Flow.{fn}: buf must be writable (a bytearray or memoryview), not {type(buf).__name__}"
+        )
     return view
 
 
@@ -82,7 +86,7 @@ def bufs_arg(bufs: object, fn: str) -> list[Buffer]:
     if isinstance(bufs, str):
         raise TypeError(f"{fn}: bufs must be bytes-like or a list of them, not str (encode it)")
     try:
-        items = list(bufs)  # type: ignore[call-overload]
+        items: list[Buffer] = list(bufs)  # type: ignore[call-overload]
     except TypeError:
         raise TypeError(f"{fn}: bufs must be bytes-like or a list of them, not {bufs!r}") from None
     for b in items:

@@ -14,6 +14,8 @@ that the caller cannot see.
 
 from __future__ import annotations
 
+from typing import Any
+
 from zope.interface import Interface
 
 __all__ = [
@@ -29,7 +31,7 @@ __all__ = [
 class ISource(Interface):
     """A byte stream that can be read."""
 
-    def single_read(buf):  # type: ignore[no-untyped-def]
+    def single_read(buf: memoryview) -> int:
         """Read at least one byte into the writable buffer ``buf``; return the count.
 
         Blocks until data is available. Raises ``EOFError`` at end of stream.
@@ -39,13 +41,13 @@ class ISource(Interface):
 class ISink(Interface):
     """A byte stream that can be written."""
 
-    def single_write(bufs):  # type: ignore[no-untyped-def]
+    def single_write(bufs: list[bytes | bytearray | memoryview]) -> int:
         """Write a prefix of the list of buffers ``bufs``; return how many bytes.
 
         Blocks until at least one byte can be written (if any were given).
         """
 
-    def copy(src):  # type: ignore[no-untyped-def]
+    def copy(src: Any) -> None:
         """Write everything ``src`` (an ``ISource``) produces, until its end.
 
         The sink picks the fastest path it knows for ``src``; the generic path
@@ -56,14 +58,14 @@ class ISink(Interface):
 class IShutdown(Interface):
     """A stream whose directions can be closed separately."""
 
-    def shutdown(cmd):  # type: ignore[no-untyped-def]
+    def shutdown(cmd: str) -> None:
         """Close one direction: ``cmd`` is ``"send"``, ``"receive"`` or ``"all"``."""
 
 
 class IClose(Interface):
     """A resource that can be closed."""
 
-    def close():  # type: ignore[misc]
+    def close() -> None:
         """Release the resource. Closing twice does nothing."""
 
 
@@ -74,8 +76,8 @@ class ITwoWay(ISource, ISink, IShutdown):
 class IClock(Interface):
     """A source of time that fibers can sleep on."""
 
-    def now():  # type: ignore[misc]
+    def now() -> float:
         """The current time, in seconds, as a float."""
 
-    def sleep_until(t):  # type: ignore[no-untyped-def]
+    def sleep_until(t: float) -> None:
         """Block until ``now() >= t``. Cancellable."""

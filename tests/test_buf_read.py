@@ -55,8 +55,11 @@ def test_ensure_and_peek(traced):
             r.ensure(5)
 
     run(main)
-    assert traced == ["mock_flow returning 1 bytes", "mock_flow returning 4 bytes",
-                      "mock_flow returning Eof"]
+    assert traced == [
+        "mock_flow returning 1 bytes",
+        "mock_flow returning 4 bytes",
+        "mock_flow returning Eof",
+    ]
 
 
 def test_buffer_limit(traced):
@@ -225,9 +228,16 @@ def test_as_flow():
 @pytest.mark.parametrize(
     "parser, data, message",
     [
-        (R.pair(R.string("FROM:"), R.take_all), "TO:B", 'Expected "FROM:" but got "TO:B" (at offset 0)'),
-        (R.pair(R.string("FROM:"), R.take_all), "FROM:ABCDE",
-         "Buffer size limit exceeded when reading at offset 5"),
+        (
+            R.pair(R.string("FROM:"), R.take_all),
+            "TO:B",
+            'Expected "FROM:" but got "TO:B" (at offset 0)',
+        ),
+        (
+            R.pair(R.string("FROM:"), R.take_all),
+            "FROM:ABCDE",
+            "Buffer size limit exceeded when reading at offset 5",
+        ),
         (R.take(3), "ENDING", "Unexpected data after parsing (at offset 3)"),
         (R.take(3), "E", "Unexpected end-of-file at offset 1"),
     ],

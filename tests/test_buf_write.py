@@ -41,7 +41,12 @@ def test_flush_and_auto_flush(transcript):
         with pytest.raises(RuntimeError, match="closed"):
             w.string("x")
 
-    assert transcript(main) == ['dst: wrote "ab"', 'dst: wrote "cdefg"', 'dst: wrote "h"', "-> None"]
+    assert transcript(main) == [
+        'dst: wrote "ab"',
+        'dst: wrote "cdefg"',
+        'dst: wrote "h"',
+        "-> None",
+    ]
 
 
 def test_round_trip_through_buffer_sink():

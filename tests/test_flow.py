@@ -43,8 +43,9 @@ def test_copy_mock_to_mock(transcript):
     ]
 
 
-@pytest.mark.parametrize("make_src", [lambda: Flow.string_source("foobar"),
-                                      lambda: Flow.cstruct_source([b"foobar"])])
+@pytest.mark.parametrize(
+    "make_src", [lambda: Flow.string_source("foobar"), lambda: Flow.cstruct_source([b"foobar"])]
+)
 def test_copy_from_memory_source_respects_sink_sizes(transcript, make_src):
     def main():
         dst = MockFlow.make("dst")
@@ -135,7 +136,10 @@ def test_shutdown_bad_command_names_argument(transcript):
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: Flow.write(Flow.null, "text"), "bufs must be bytes-like or a list of them, not str"),
+        (
+            lambda: Flow.write(Flow.null, "text"),
+            "bufs must be bytes-like or a list of them, not str",
+        ),
         (lambda: Flow.write(Flow.null, [b"ok", 3]), "every buffer in bufs must be bytes-like"),
         (lambda: Flow.single_read(Flow.null, b"readonly"), "buf must be writable"),
         (lambda: Flow.single_read(Flow.null, "str"), "buf must be a writable bytes-like object"),

@@ -119,9 +119,7 @@ def current_or_none() -> FiberGreenlet | None:
     return g if isinstance(g, FiberGreenlet) else None
 
 
-def new_fiber(
-    sched: Scheduler, cc: CancelContext, run: Callable[..., object]
-) -> FiberGreenlet:
+def new_fiber(sched: Scheduler, cc: CancelContext, run: Callable[..., object]) -> FiberGreenlet:
     """A fiber that will run ``run(*args)`` when first switched to, inside ``cc``."""
     fiber = FiberGreenlet(run, sched.hub)
     fiber.sched = sched

@@ -159,7 +159,7 @@ def both(f: Callable[[], object], g: Callable[[], object]) -> None:
         _forks(sw, [f, g])
 
 
-def all(fs: Iterable[Callable[[], object]]) -> None:  # noqa: A001 - Eio's name
+def all(fs: Iterable[Callable[[], object]]) -> None:
     """Run every function concurrently and wait for all (as :func:`both`)."""
     fs = list(fs)
     with Switch("all") as sw:
@@ -257,9 +257,7 @@ def _run_any_branch(
         me.cc.fibers.pop(me, None)
 
 
-def any(  # noqa: A001 - Eio's name
-    fs: Iterable[Callable[[], T]], combine: Callable[[T, T], T] | None = None
-) -> T:
+def any(fs: Iterable[Callable[[], T]], combine: Callable[[T, T], T] | None = None) -> T:
     """Run the functions concurrently; return the first result and cancel the rest.
 
     If several return before being cancelled, ``combine`` merges their results
@@ -269,9 +267,7 @@ def any(  # noqa: A001 - Eio's name
     return _any_gen(list(fs), lambda x: x, combine or (lambda a, _b: a))  # type: ignore[no-any-return]
 
 
-def first(
-    f: Callable[[], T], g: Callable[[], T], combine: Callable[[T, T], T] | None = None
-) -> T:
+def first(f: Callable[[], T], g: Callable[[], T], combine: Callable[[T, T], T] | None = None) -> T:
     """``any([f, g], combine)``: the result of whichever finishes first."""
     return any([f, g], combine)
 
@@ -314,9 +310,7 @@ class List:
     """Concurrent list operations (Eio's ``Fiber.List``), at most ``max_fibers`` at once."""
 
     @staticmethod
-    def map(
-        fn: Callable[[T], U], xs: Iterable[T], max_fibers: int | None = None
-    ) -> list[U]:
+    def map(fn: Callable[[T], U], xs: Iterable[T], max_fibers: int | None = None) -> list[U]:
         """``[fn(x) for x in xs]``, computed concurrently; results in input order."""
         return [r for r in List._run(fn, list(xs), max_fibers, "map")]
 
@@ -328,25 +322,19 @@ class List:
         return [r for r in List._run(fn, list(xs), max_fibers, "filter_map") if r is not None]
 
     @staticmethod
-    def filter(
-        fn: Callable[[T], bool], xs: Iterable[T], max_fibers: int | None = None
-    ) -> list[T]:
+    def filter(fn: Callable[[T], bool], xs: Iterable[T], max_fibers: int | None = None) -> list[T]:
         """The ``x`` for which ``fn(x)`` is true, in input order."""
         xs = list(xs)
         keep = List._run(fn, xs, max_fibers, "filter")
         return [x for x, k in zip(xs, keep, strict=True) if k]
 
     @staticmethod
-    def iter(
-        fn: Callable[[T], object], xs: Iterable[T], max_fibers: int | None = None
-    ) -> None:
+    def iter(fn: Callable[[T], object], xs: Iterable[T], max_fibers: int | None = None) -> None:
         """Call ``fn(x)`` for every ``x`` concurrently."""
         List._run(fn, list(xs), max_fibers, "iter")
 
     @staticmethod
-    def _run(
-        fn: Callable[[T], Any], xs: list[T], max_fibers: int | None, name: str
-    ) -> list[Any]:
+    def _run(fn: Callable[[T], Any], xs: list[T], max_fibers: int | None, name: str) -> list[Any]:
         if not callable(fn):
             raise TypeError(f"Fiber.List.{name}: fn must be callable, not {fn!r}")
         if max_fibers is not None and (
@@ -380,4 +368,3 @@ class List:
                 free[0] -= 1
                 fork(job, i, x, sw=sw)
         return results
-

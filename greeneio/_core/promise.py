@@ -109,7 +109,7 @@ class Promise(Generic[T]):
 
     def peek(self) -> T | None:
         """The value if resolved with one, else ``None``; never blocks."""
-        return self._value if self._state == _OK else None  # type: ignore[no-any-return]
+        return self._value if self._state == _OK else None
 
     def is_resolved(self) -> bool:
         return self._state != _PENDING

@@ -104,7 +104,7 @@ class Switch:
         et: type[BaseException] | None,
         ev: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
+    ) -> None:
         self._dec_fibers()
         if ev is not None:
             self.fail(ev)
@@ -115,10 +115,8 @@ class Switch:
             cancel.move_fiber_to(self._fiber, self._parent_cc)
             self._cc.finish()
         exc = self._exc
-        if exc is None:
-            return False
-        if exc is ev:
-            return False  # re-raise the body's own exception, traceback intact
+        if exc is None or exc is ev:
+            return  # success, or the body's own exception propagates, traceback intact
         raise exc
 
     @staticmethod
@@ -239,4 +237,3 @@ class Switch:
     def __repr__(self) -> str:
         state = "new" if self._cc is None else repr(self._cc)
         return f"<Switch {self.name or ''} {self._fibers} fibers {state}>"
-

@@ -7,10 +7,10 @@ from typing import Any
 from zope.interface import implementer
 
 from greeneio._core.trace import traceln
+from greeneio._quote import pp_data, quote
 from greeneio.flow import Buffer, Closeable
 from greeneio.interfaces import IClose, IShutdown, ISink, ISource
 from greeneio.mock._action import Action, Handler, Raise, Return
-from greeneio._quote import pp_data, quote
 
 __all__ = ["Flow", "MockFlow"]
 

@@ -47,16 +47,15 @@ def test_cancel_reaches_gevent_sleep_socket_recv_and_promise(no_fd_leak):
                 events.append("await interrupted")
 
         t0 = env.mono_clock.now()
-        with pytest.raises(ValueError, match="original failure") as info:
-            with Switch() as sw:
-                sw.on_release(a.close)
-                sw.on_release(b.close)
-                sw.on_release(lambda: events.append("released"))
-                Fiber.fork(sleeper, sw=sw)
-                Fiber.fork(reader, sw=sw)
-                Fiber.fork(waiter, sw=sw)
-                assert started == ["sleep", "recv", "promise"]  # each ran until it blocked
-                sw.fail(ValueError("original failure"))
+        with pytest.raises(ValueError, match="original failure") as info, Switch() as sw:
+            sw.on_release(a.close)
+            sw.on_release(b.close)
+            sw.on_release(lambda: events.append("released"))
+            Fiber.fork(sleeper, sw=sw)
+            Fiber.fork(reader, sw=sw)
+            Fiber.fork(waiter, sw=sw)
+            assert started == ["sleep", "recv", "promise"]  # each ran until it blocked
+            sw.fail(ValueError("original failure"))
         elapsed = env.mono_clock.now() - t0
         assert not isinstance(info.value, Cancel.Cancelled)
         return elapsed
@@ -170,9 +169,7 @@ def test_cancel_reaches_monkey_patched_stdlib_calls():
         """
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == (
-        "['event.wait', 'queue.get', 'socket.recv', 'time.sleep'] True"
-    )
+    assert proc.stdout.strip() == ("['event.wait', 'queue.get', 'socket.recv', 'time.sleep'] True")
 
 
 def test_sigint_cancels_main_releases_switches_and_raises_keyboard_interrupt():
@@ -217,7 +214,9 @@ def test_run_inside_run_is_refused():
 
 def test_run_env_has_streams_and_clocks():
     def main(env):
-        return sorted(n for n in ("clock", "mono_clock", "stdin", "stdout", "stderr") if hasattr(env, n))
+        return sorted(
+            n for n in ("clock", "mono_clock", "stdin", "stdout", "stderr") if hasattr(env, n)
+        )
 
     assert greeneio.run(main) == ["clock", "mono_clock", "stderr", "stdin", "stdout"]
 

@@ -69,7 +69,9 @@ def test_resolve_with_wrong_argument_is_type_error(transcript):
         Promise.resolve(p, 1)
 
     out = transcript(main)
-    assert out[0].startswith("Exception: TypeError: expected the resolver from Promise.create() as u")
+    assert out[0].startswith(
+        "Exception: TypeError: expected the resolver from Promise.create() as u"
+    )
 
 
 def test_cancelled_waiter_is_forgotten(transcript):

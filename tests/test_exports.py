@@ -1,0 +1,78 @@
+"""The public surface: the names SPEC.md promises, and no private leaks."""
+
+from __future__ import annotations
+
+import greeneio
+import greeneio.mock
+
+EXPECTED_TOP = {
+    "Buf_read",
+    "Buf_write",
+    "Cancel",
+    "Exn",
+    "Fiber",
+    "Flow",
+    "Promise",
+    "Switch",
+    "Time",
+    "run",
+    "traceln",
+}
+
+
+def test_all_lists_exactly_the_public_names():
+    assert set(greeneio.__all__) == EXPECTED_TOP
+    for name in greeneio.__all__:
+        assert getattr(greeneio, name) is not None
+
+
+def test_module_members_exist():
+    from greeneio import Buf_read, Cancel, Exn, Fiber, Flow, Promise, Switch, Time
+
+    for mod, names in [
+        (
+            Fiber,
+            "fork fork_daemon fork_promise both pair all first any n_any await_cancel "
+            "check is_cancelled yield_ List",
+        ),
+        (Fiber.List, "map iter filter filter_map"),
+        (Switch, "run run_protected fail check get_error on_release on_release_cancellable"),
+        (
+            Promise,
+            "create create_resolved resolve try_resolve resolve_ok resolve_error "
+            "await_ await_exn peek is_resolved",
+        ),
+        (Cancel, "Cancelled protect sub cancel"),
+        (Exn, "Io add_context combine"),
+        (Time, "now sleep sleep_until with_timeout with_timeout_exn Timeout"),
+        (Time.Timeout, "seconds none"),
+        (
+            Flow,
+            "single_read read_exact single_write write copy copy_string string_source "
+            "cstruct_source buffer_sink null shutdown close read_all",
+        ),
+        (
+            Buf_read,
+            "of_flow parse_exn line lines take take_all take_while take_while1 skip "
+            "skip_while char any_char peek_char string uint8 BE LE at_end_of_input "
+            "end_of_input peek ensure consume BufferLimitExceeded ParseError",
+        ),
+        (greeneio.mock, "Backend Deadlock Flow Return Raise Run Clock"),
+    ]:
+        missing = [n for n in names.split() if not hasattr(mod, n)]
+        assert not missing, (mod, missing)
+
+
+def test_cancelled_is_base_exception_not_exception():
+    assert issubclass(greeneio.Cancel.Cancelled, BaseException)
+    assert not issubclass(greeneio.Cancel.Cancelled, Exception)
+
+
+def test_deadlock_is_runtime_error():
+    assert issubclass(greeneio.mock.Deadlock, RuntimeError)
+
+
+def test_py_typed_is_shipped():
+    import importlib.resources
+
+    assert importlib.resources.files("greeneio").joinpath("py.typed").is_file()
