@@ -7,6 +7,7 @@ Layout (dependencies point one way: API -> interfaces <- backends):
     interfaces.py   zope.interface provider contracts
     flow.py, buf_read.py, buf_write.py, time.py   the user-facing API over providers
     gevent_backend/ real clocks and streams; used only by greeneio.run
+    net/            Net: addresses (Ipaddr, Sockaddr); sockets in progress
     mock/           Eio_mock: deterministic backend and scripted mocks for tests
 
 This module only re-exports the public names.
@@ -15,6 +16,7 @@ This module only re-exports the public names.
 from greeneio import buf_read as Buf_read
 from greeneio import buf_write as Buf_write
 from greeneio import flow as Flow
+from greeneio import net as Net
 from greeneio import time as Time
 from greeneio._core import cancel as Cancel
 from greeneio._core import exn as Exn
@@ -31,6 +33,7 @@ __all__ = (
     "Exn",
     "Fiber",
     "Flow",
+    "Net",
     "Promise",
     "Switch",
     "Time",

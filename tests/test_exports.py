@@ -12,6 +12,7 @@ EXPECTED_TOP = {
     "Exn",
     "Fiber",
     "Flow",
+    "Net",
     "Promise",
     "Switch",
     "Time",
@@ -57,6 +58,9 @@ def test_module_members_exist():
             "skip_while char any_char peek_char string uint8 BE LE at_end_of_input "
             "end_of_input peek ensure consume BufferLimitExceeded ParseError",
         ),
+        (greeneio.Net, "Ipaddr Sockaddr"),
+        (greeneio.Net.Sockaddr, "Tcp Udp Unix UdpV4 UdpV6 parse"),
+        (greeneio.Net.Ipaddr, "V4 V6 of_raw parse fold of_ipaddress to_ipaddress"),
         (greeneio.mock, "Backend Deadlock Flow Return Raise Run Clock"),
     ]:
         missing = [n for n in names.split() if not hasattr(mod, n)]
