@@ -124,16 +124,8 @@ def read_all(src: Any) -> bytes:
     """Everything ``src`` produces until its end, as one ``bytes``."""
     src = _source_arg(src, "read_all")
     out = bytearray()
-    buf = bytearray(COPY_CHUNK)
-    view = memoryview(buf)
-    cc = _greenlet.current().cc
-    while True:
-        cc.check()
-        try:
-            n = src.single_read(view)
-        except EOFError:
-            return bytes(out)
-        out += view[:n]
+    copy_via_buffer(src, _BufferSink(out))
+    return bytes(out)
 
 
 def single_write(dst: Any, bufs: Sequence[Buffer] | Buffer) -> int:
