@@ -49,6 +49,12 @@ def _fn_arg(fn: object, fn_name: str) -> None:
         raise TypeError(f"Fiber.{fn_name}: fn must be callable, not {fn!r}")
 
 
+def _start(sw: Switch, cc: CancelContext, runner: Callable[..., None], *args: Any) -> None:
+    # Count the new fiber on `sw`, then run it at once until it first blocks.
+    sw._fibers += 1
+    _greenlet.start_now(_greenlet.new_fiber(_greenlet.current().sched, cc, runner), *args)
+
+
 def fork(fn: Callable[..., object], *args: Any, sw: Switch) -> None:
     """Run ``fn(*args)`` in a new fiber attached to ``sw``.
 
@@ -60,9 +66,7 @@ def fork(fn: Callable[..., object], *args: Any, sw: Switch) -> None:
     _fn_arg(fn, "fork")
     if cc.reason is not None:
         return
-    sw._fibers += 1
-    child = _greenlet.new_fiber(_greenlet.current().sched, cc, _run_forked)
-    _greenlet.start_now(child, sw, fn, args)
+    _start(sw, cc, _run_forked, sw, fn, args)
 
 
 def _run_forked(sw: Switch, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
@@ -86,10 +90,8 @@ def fork_daemon(fn: Callable[..., object], *args: Any, sw: Switch) -> None:
     _fn_arg(fn, "fork_daemon")
     if cc.reason is not None:
         return
-    sw._fibers += 1
     sw._daemons += 1
-    child = _greenlet.new_fiber(_greenlet.current().sched, cc, _run_daemon)
-    _greenlet.start_now(child, sw, fn, args)
+    _start(sw, cc, _run_daemon, sw, fn, args)
 
 
 def _run_daemon(sw: Switch, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
@@ -120,9 +122,7 @@ def fork_promise(fn: Callable[..., T], *args: Any, sw: Switch) -> Promise[T]:
     if cc.reason is not None:
         Promise.resolve_error(u, Cancelled(cc.reason))
         return p
-    sw._fibers += 1
-    child = _greenlet.new_fiber(_greenlet.current().sched, cc, _run_promise)
-    _greenlet.start_now(child, sw, u, fn, args)
+    _start(sw, cc, _run_promise, sw, u, fn, args)
     return p
 
 

@@ -21,6 +21,12 @@ def sleeper(clock, label, t):
     return f
 
 
+def five_sleepers(clock):
+    return [
+        sleeper(clock, label, t) for label, t in (("A", 5), ("B", 7), ("C", 2), ("D", 0), ("E", 5))
+    ]
+
+
 def test_mock_clock_advance(transcript):
     mock = Clock.make()
 
@@ -30,16 +36,7 @@ def test_mock_clock_advance(transcript):
             mock.advance()
 
     def main():
-        Fiber.all(
-            [
-                sleeper(mock, "A", 5.0),
-                sleeper(mock, "B", 7.0),
-                sleeper(mock, "C", 2.0),
-                sleeper(mock, "D", 0.0),
-                sleeper(mock, "E", 5.0),
-                advancer,
-            ]
-        )
+        Fiber.all([*five_sleepers(mock), advancer])
 
     assert transcript(main) == [
         "D (0) woken",
@@ -64,16 +61,7 @@ def test_mock_clock_set_time(transcript):
 
     def main():
         mock.set_time(0.0)
-        Fiber.all(
-            [
-                sleeper(mock, "A", 5.0),
-                sleeper(mock, "B", 7.0),
-                sleeper(mock, "C", 2.0),
-                sleeper(mock, "D", 0.0),
-                sleeper(mock, "E", 5.0),
-                setter,
-            ]
-        )
+        Fiber.all([*five_sleepers(mock), setter])
 
     assert transcript(main) == [
         "mock time is now 0",
