@@ -26,7 +26,7 @@ def _transcript(fn: Callable[..., Any], *, full: bool = False) -> list[str]:
         try:
             result = Backend.run_full(fn) if full else Backend.run(fn)
         except BaseException as e:
-            lines.append("Exception: " + describe_exc(e))
+            lines.extend(("Exception: " + describe_exc(e)).split("\n"))
         else:
             lines.append(f"-> {result!r}")
     return list(lines)

@@ -5,9 +5,9 @@ Layout (dependencies point one way: API -> interfaces <- backends):
     _core/          switches, fibers, promises, cancellation, errors, traceln
                     (knows nothing of I/O; only _core/_greenlet.py touches greenlet/gevent)
     interfaces.py   zope.interface provider contracts
-    flow.py, buf_read.py, buf_write.py, time.py   the user-facing API over providers
+    flow.py, buf_read.py, buf_write.py, time.py, fs.py   the user-facing API over providers
     gevent_backend/ real clocks and streams; used only by greeneio.run
-    net/            Net: addresses (Ipaddr, Sockaddr); sockets in progress
+    net/            Net: addresses, errors, socket options, connect/listen/run_server
     mock/           Eio_mock: deterministic backend and scripted mocks for tests
 
 This module only re-exports the public names.
@@ -15,6 +15,7 @@ This module only re-exports the public names.
 
 from greeneio import buf_read as Buf_read
 from greeneio import buf_write as Buf_write
+from greeneio import fs as Fs
 from greeneio import flow as Flow
 from greeneio import net as Net
 from greeneio import time as Time
@@ -33,6 +34,7 @@ __all__ = (
     "Exn",
     "Fiber",
     "Flow",
+    "Fs",
     "Net",
     "Promise",
     "Switch",

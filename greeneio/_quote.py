@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["pp_data", "quote"]
+__all__ = ["pp_arg", "pp_data", "quote"]
 
 _ESC = {0x22: '\\"', 0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x08: "\\b"}
 
@@ -33,3 +33,10 @@ def pp_data(data: bytes, indent: int) -> str:
     if not parts:
         parts = ['""']
     return ("\n" + " " * indent).join(parts)
+
+
+def pp_arg(s: str) -> str:
+    """``s`` bare if it is a plain word, else quoted (as Eio prints command arguments)."""
+    if not s or any(c in " \"'\\" or not 32 < ord(c) < 127 for c in s):
+        return quote(s.encode())
+    return s

@@ -31,8 +31,8 @@ def run(main: Callable[[Env], T]) -> T:
     import gevent
     from gevent.hub import Waiter
 
-    sched = _greenlet.GeventScheduler()
     env = make_env()
+    sched = _greenlet.GeventScheduler(env.mono_clock)
     root_cc = CancelContext(None)
     outcome: list[Any] = [False, None]
     done = Waiter()

@@ -63,18 +63,19 @@ def _sink_arg(dst: object, fn: str) -> Any:
     return dst
 
 
-def _writable_buf(buf: object, fn: str) -> memoryview:
+def writable_buf_arg(buf: object, fn: str) -> memoryview:
+    """``buf`` as a writable memoryview; TypeError naming ``fn`` (e.g. ``"Net.recv"``) if not."""
     if isinstance(buf, str):
-        raise TypeError(f"Flow.{fn}: buf must be a writable bytes-like object, not str")
+        raise TypeError(f"{fn}: buf must be a writable bytes-like object, not str")
     try:
         view = memoryview(buf)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(
-            f"Flow.{fn}: buf must be a writable bytes-like object, not {buf!r}"
+            f"{fn}: buf must be a writable bytes-like object, not {buf!r}"
         ) from None
     if view.readonly:
         raise TypeError(
-            f"Flow.{fn}: buf must be writable (a bytearray or memoryview), not {type(buf).__name__}"
+            f"{fn}: buf must be writable (a bytearray or memoryview), not {type(buf).__name__}"
         )
     return view
 
@@ -101,7 +102,7 @@ def single_read(src: Any, buf: Buffer) -> int:
     Blocks until data is available; cancellable.
     """
     src = _source_arg(src, "single_read")
-    view = _writable_buf(buf, "single_read")
+    view = writable_buf_arg(buf, "Flow.single_read")
     if len(view) == 0:
         raise ValueError("Flow.single_read: buf must not be empty")
     _greenlet.current().cc.check()
@@ -112,7 +113,7 @@ def single_read(src: Any, buf: Buffer) -> int:
 def read_exact(src: Any, buf: Buffer) -> None:
     """Fill ``buf`` completely. ``EOFError`` if the stream ends first."""
     src = _source_arg(src, "read_exact")
-    view = _writable_buf(buf, "read_exact")
+    view = writable_buf_arg(buf, "Flow.read_exact")
     cc = _greenlet.current().cc
     got = 0
     while got < len(view):

@@ -21,9 +21,15 @@ from zope.interface import Interface
 __all__ = [
     "IClock",
     "IClose",
+    "IDatagramSocket",
+    "IFd",
+    "IListeningSocket",
+    "INetwork",
     "IShutdown",
     "ISink",
+    "ISocket",
     "ISource",
+    "IStreamSocket",
     "ITwoWay",
 ]
 
@@ -81,3 +87,94 @@ class IClock(Interface):
 
     def sleep_until(t: float) -> None:
         """Block until ``now() >= t``. Cancellable."""
+
+
+class IFd(Interface):
+    """A resource backed by an operating-system file descriptor (Eio_unix's ``fd``)."""
+
+    def fileno() -> int:
+        """The descriptor, owned by the resource: valid until it is closed; -1 after."""
+
+
+# -- Net ----------------------------------------------------------------------
+# Addresses are ``greeneio.net.Sockaddr`` values. Switches are ``greeneio.Switch``.
+# A provider raises ``greeneio.Net``/``greeneio.Fs`` errors (``Exn.Io``) for
+# OS failures; the user-facing ``Net`` functions add the context lines.
+
+
+class ISocket(Interface):
+    """A socket whose options can be read and set."""
+
+    def setsockopt(opt: Any, value: Any) -> None:
+        """Set ``opt`` (a ``Net.Sockopt`` member) to ``value`` (already type-checked).
+
+        Raises ``Net.InvalidOption`` if this socket or platform lacks it.
+        """
+
+    def getsockopt(opt: Any) -> Any:
+        """The value of ``opt`` (a ``Net.Sockopt`` member), in its Python type.
+
+        Raises ``Net.InvalidOption`` if this socket or platform lacks it.
+        """
+
+
+class IStreamSocket(ISource, ISink, IShutdown, ISocket, IClose):
+    """A connected stream socket (Eio's ``stream_socket``): a two-way flow."""
+
+
+class IListeningSocket(ISocket, IClose):
+    """A socket accepting stream connections."""
+
+    def accept(sw: Any) -> tuple[Any, Any]:
+        """Block until a client connects; return ``(IStreamSocket, Sockaddr)``.
+
+        The new socket is closed when ``sw`` finishes, if not before.
+        Cancellable: a cancelled accept takes no connection.
+        """
+
+    def listening_addr() -> Any:
+        """The ``Sockaddr`` it listens on (with the real port if 0 was asked for)."""
+
+
+class IDatagramSocket(IShutdown, ISocket, IClose):
+    """A datagram (UDP or Unix datagram) socket."""
+
+    def send(bufs: list[bytes | bytearray | memoryview], dst: Any) -> None:
+        """Send ``bufs`` gathered as one datagram, to ``dst`` (a ``Sockaddr`` or None
+        for a connected socket). Blocks until the datagram is queued."""
+
+    def recv(buf: memoryview) -> tuple[Any, int]:
+        """Block until a datagram arrives; copy it into ``buf``, return ``(sender, n)``.
+
+        A datagram longer than ``buf`` is truncated.
+        """
+
+
+class INetwork(Interface):
+    """A way to make sockets and look up names (Eio's ``Net.t``, ``env.net``)."""
+
+    def listen(addr: Any, sw: Any, backlog: int, reuse_addr: bool, reuse_port: bool) -> Any:
+        """A listening ``IListeningSocket`` on the stream address ``addr``, closed with ``sw``.
+
+        A Unix path it creates is removed when it closes. With ``reuse_addr`` a stale
+        socket file at the path is removed first; any other kind of file is left
+        alone and ``Fs.AlreadyExists`` raised.
+        """
+
+    def connect(addr: Any, sw: Any, bind_to: Any, options: list[tuple[Any, Any]]) -> Any:
+        """A connected ``IStreamSocket`` to ``addr``, closed with ``sw``.
+
+        ``bind_to`` (a ``Sockaddr`` or None) is bound first; ``options`` (pairs of
+        ``Sockopt`` and value) are set in order before connecting. Cancellable: a
+        cancelled connect leaves nothing open.
+        """
+
+    def datagram_socket(addr: Any, sw: Any, reuse_addr: bool, reuse_port: bool) -> Any:
+        """An ``IDatagramSocket`` bound to ``addr`` (``Udp``/``Unix``), or unbound for
+        the ``UdpV4``/``UdpV6`` values; closed with ``sw``."""
+
+    def getaddrinfo(host: str, service: str) -> list[Any]:
+        """The ``Sockaddr`` values ``host`` and ``service`` name (may be empty)."""
+
+    def getnameinfo(addr: Any) -> tuple[str, str]:
+        """``(host, service)`` names for the address ``addr``."""

@@ -39,6 +39,8 @@ class Scheduler(Protocol):
     """What the core needs from a backend's event loop."""
 
     hub: RawGreenlet
+    #: The monotonic ``IClock`` of this run (for library timers: back-off, grace).
+    clock: Any
 
     def call_soon(self, fn: Callable[..., object], *args: Any) -> None:
         """Run ``fn(*args)`` in the hub after the callbacks already queued."""
@@ -50,12 +52,13 @@ class Scheduler(Protocol):
 class GeventScheduler:
     """The scheduler of real programs: gevent's hub for the current thread."""
 
-    __slots__ = ("call_next", "call_soon", "hub")
+    __slots__ = ("call_next", "call_soon", "clock", "hub")
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Any) -> None:
         import gevent
 
         hub = gevent.get_hub()
+        self.clock = clock
         self.hub = hub
         self.call_soon = hub.loop.run_callback
         self.call_next = hub.loop.run_callback

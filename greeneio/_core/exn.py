@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from greeneio._core.cancel import Cancelled
 
-__all__ = ["Io", "add_context", "combine", "is_multiple"]
+__all__ = ["Io", "OsIo", "add_context", "combine", "is_multiple"]
 
 
 class Io(Exception):
@@ -28,7 +28,8 @@ class Io(Exception):
         backend: BaseException | None = None,
         context: list[str] | None = None,
     ) -> None:
-        super().__init__(err, backend)
+        # Not super().__init__: OSError would read (err, backend) as (errno, strerror).
+        BaseException.__init__(self, err, backend)
         self.err = self.kind if err is None else err
         self.backend = backend
         self.context: list[str] = list(context) if context else []
@@ -40,6 +41,25 @@ class Io(Exception):
         if self.backend is not None:
             head = f"{head}: {self.backend}"
         return "\n  ".join([head, *self.context])
+
+
+class OsIo(Io, OSError):
+    """An ``Io`` that is also an ``OSError``, for code that catches ``OSError``.
+
+    ``errno``, ``strerror`` and ``filename`` are copied from ``backend``.
+    """
+
+    def __init__(
+        self,
+        err: object = None,
+        backend: BaseException | None = None,
+        context: list[str] | None = None,
+    ) -> None:
+        super().__init__(err, backend, context)
+        if isinstance(backend, OSError):
+            self.errno = backend.errno
+            self.strerror = backend.strerror
+            self.filename = backend.filename
 
 
 def add_context(exc: BaseException, msg: str) -> BaseException:

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from greeneio.gevent_backend._clock import MonoClock, WallClock
+from greeneio.gevent_backend._network import Network
 from greeneio.gevent_backend._stdio import FdSink, FdSource
 
 __all__ = ["Env", "make_env"]
 
 
 class Env:
-    """What the program may use: clocks and standard streams.
+    """What the program may use: the network, clocks and standard streams.
 
-    ``clock`` (wall time), ``mono_clock`` (monotonic), ``stdin``, ``stdout``,
-    ``stderr`` (flows on file descriptors 0, 1, 2).
+    ``net`` (TCP, UDP and Unix sockets; name lookup), ``clock`` (wall time),
+    ``mono_clock`` (monotonic), ``stdin``, ``stdout``, ``stderr`` (flows on
+    file descriptors 0, 1, 2).
     """
 
-    __slots__ = ("clock", "mono_clock", "stderr", "stdin", "stdout")
+    __slots__ = ("clock", "mono_clock", "net", "stderr", "stdin", "stdout")
 
     def __init__(self) -> None:
+        self.net = Network()
         self.clock = WallClock()
         self.mono_clock = MonoClock()
         self.stdin = FdSource(0, "stdin")

@@ -35,7 +35,8 @@ class MockScheduler:
 
     def __init__(self, clock: Clock | None) -> None:
         self._q: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
-        self._clock = clock
+        # Library timers (run_server's grace, back-off) need a clock even in Backend.run.
+        self.clock = clock if clock is not None else Clock()
         self.finished = False
         self.hub = RawGreenlet(self._loop, getcurrent())
 
@@ -51,7 +52,7 @@ class MockScheduler:
             if q:
                 fn, args = q.popleft()
                 fn(*args)
-            elif self._clock is None or not self._clock.advance_to_next():
+            elif not self.clock.advance_to_next():
                 raise Deadlock(
                     "Deadlock detected: no events scheduled but main function hasn't returned"
                 )

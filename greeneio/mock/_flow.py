@@ -9,21 +9,29 @@ from zope.interface import implementer
 from greeneio._core.trace import traceln
 from greeneio._quote import pp_data, quote
 from greeneio.flow import Buffer, Closeable
-from greeneio.interfaces import IClose, IShutdown, ISink, ISource
+from greeneio._core.switch import Hook, Switch
+from greeneio.interfaces import IClose, IShutdown, ISink, ISocket, ISource, IStreamSocket
 from greeneio.mock._action import Action, Handler, Raise, Return
+from greeneio.mock._sockopt import getsockopt, setsockopt
 
 __all__ = ["Flow", "MockFlow"]
 
 
-@implementer(ISource, ISink, IShutdown, IClose)
+@implementer(IStreamSocket, ISource, ISink, IShutdown, ISocket, IClose)
 class MockFlow(Closeable):
-    """A flow that reads what ``on_read`` says and traces what is done to it."""
+    """A flow (and stream socket) that reads what ``on_read`` says and traces
+    what is done to it."""
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.on_read = Handler(f"{label}: read", Raise(EOFError()))
         self.on_copy_bytes = Handler(f"{label}: copy", Return(4096))
         self.closed = False
+        self._hooks: list[Hook] = []
+
+    def attach_to_switch(self, sw: Switch) -> None:
+        """Close this flow when ``sw`` finishes, unless closed before."""
+        self._hooks.append(sw.on_release_cancellable(self.close))
 
     def _trace_data(self, verb: str, data: bytes) -> None:
         head = f"{self.label}: {verb} "
@@ -70,7 +78,16 @@ class MockFlow(Closeable):
 
     def close(self) -> None:
         self.closed = True
+        hooks, self._hooks = self._hooks, []
+        for hook in hooks:
+            hook.remove()
         traceln("%s: closed", self.label)
+
+    def setsockopt(self, opt: Any, value: Any) -> None:
+        setsockopt(self.label, opt, value)
+
+    def getsockopt(self, opt: Any) -> Any:
+        return getsockopt(self.label, opt)
 
     def __repr__(self) -> str:
         return f"<mock flow {self.label}>"

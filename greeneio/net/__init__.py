@@ -1,10 +1,87 @@
-"""Networking (Eio's ``Net``): addresses so far; sockets come next.
+"""Networking (Eio's ``Net``): addresses, sockets, servers, name lookup.
 
-``Net.Ipaddr`` and ``Net.Sockaddr`` are immutable, hashable values that work
-with ``match``.
+``Ipaddr`` and ``Sockaddr`` are immutable values. The calls (``connect``,
+``listen``, ``run_server``...) take a provider (``env.net``, a socket) and
+add context to its errors. ``import_socket_*``, ``socketpair_*`` and ``fd``
+are Eio_unix's interop with ``socket.socket``, on the gevent backend.
 """
 
+from greeneio.gevent_backend._interop import (
+    fd,
+    import_socket_datagram,
+    import_socket_listening,
+    import_socket_stream,
+    socketpair_datagram,
+    socketpair_stream,
+)
 from greeneio.net import sockaddr as Sockaddr
+from greeneio.net._api import (
+    accept,
+    accept_fork,
+    accept_sub,
+    close,
+    connect,
+    datagram_socket,
+    getaddrinfo,
+    getaddrinfo_datagram,
+    getaddrinfo_stream,
+    getnameinfo,
+    getsockopt,
+    listen,
+    listening_addr,
+    recv,
+    send,
+    setsockopt,
+)
+from greeneio.net._connect import with_tcp_connect
+from greeneio.net._server import run_server
+from greeneio.net.errors import (
+    AddressLookupFailed,
+    ConnectionFailure,
+    ConnectionReset,
+    ConnectionTimeout,
+    Error,
+    InvalidOption,
+    NoMatchingAddresses,
+    Refused,
+)
 from greeneio.net.ipaddr import Ipaddr
+from greeneio.net.sockopt import Sockopt
 
-__all__ = ("Ipaddr", "Sockaddr")
+__all__ = (
+    "AddressLookupFailed",
+    "ConnectionFailure",
+    "ConnectionReset",
+    "ConnectionTimeout",
+    "Error",
+    "InvalidOption",
+    "Ipaddr",
+    "NoMatchingAddresses",
+    "Refused",
+    "Sockaddr",
+    "Sockopt",
+    "accept",
+    "accept_fork",
+    "accept_sub",
+    "close",
+    "connect",
+    "datagram_socket",
+    "fd",
+    "getaddrinfo",
+    "getaddrinfo_datagram",
+    "getaddrinfo_stream",
+    "getnameinfo",
+    "getsockopt",
+    "import_socket_datagram",
+    "import_socket_listening",
+    "import_socket_stream",
+    "listen",
+    "listening_addr",
+    "recv",
+    "run_server",
+    "send",
+    "setsockopt",
+    "socketpair_datagram",
+    "socketpair_stream",
+    "with_tcp_connect",
+)

@@ -61,15 +61,17 @@ class Udp:
 
 @dataclass(frozen=True, slots=True)
 class Unix:
-    """A Unix-domain socket path; a leading NUL makes it abstract (Linux)."""
+    """A Unix-domain socket path; a leading NUL makes it abstract (Linux).
+
+    The empty path is the address of an unnamed socket (e.g. an accepted client);
+    it cannot be listened on or connected to.
+    """
 
     path: str
 
     def __post_init__(self) -> None:
         if not isinstance(self.path, str):
             raise TypeError(f"Sockaddr.Unix: path must be a str, not {self.path!r}")
-        if not self.path:
-            raise ValueError("Sockaddr.Unix: path must not be empty")
 
     @property
     def is_abstract(self) -> bool:

@@ -1,0 +1,54 @@
+"""Conversions between ``Net.Sockaddr`` values and the ``socket`` module's forms."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from greeneio.net.ipaddr import Ipaddr
+from greeneio.net.sockaddr import Tcp, Udp, Unix
+
+__all__ = ["MAX_UNIX_PATH", "check_unix_path", "family_of", "from_os", "to_os"]
+
+#: The longest Unix-domain path the kernel takes (sun_path is 108 bytes on Linux).
+MAX_UNIX_PATH = 107
+
+
+def family_of(addr: Tcp | Udp | Unix) -> int:
+    if isinstance(addr, Unix):
+        return socket.AF_UNIX
+    return socket.AF_INET if len(addr.ip.raw) == 4 else socket.AF_INET6
+
+
+def check_unix_path(path: str, fn: str) -> None:
+    """ValueError unless ``path`` is a usable (non-empty, short enough) socket path."""
+    if not path:
+        raise ValueError(f"{fn}: the Unix path must not be empty")
+    n = len(os.fsencode(path))
+    limit = MAX_UNIX_PATH + (1 if path.startswith("\0") else 0)
+    if n > limit:
+        raise ValueError(
+            f"{fn}: Unix path is {n} bytes, longer than the OS allows ({limit}): {path!r}"
+        )
+
+
+def to_os(addr: Tcp | Udp | Unix) -> Any:
+    """The address in the form ``socket.bind``/``connect``/``sendto`` take."""
+    if isinstance(addr, Unix):
+        return addr.path
+    raw = addr.ip.raw
+    if len(raw) == 4:
+        return (socket.inet_ntop(socket.AF_INET, raw), addr.port)
+    return (socket.inet_ntop(socket.AF_INET6, raw), addr.port, 0, 0)
+
+
+def from_os(family: int, a: Any, datagram: bool = False) -> Tcp | Udp | Unix:
+    """The ``Sockaddr`` for an address returned by ``accept``/``recvfrom``/``getsockname``."""
+    if family == socket.AF_UNIX:
+        return Unix(os.fsdecode(a) if isinstance(a, bytes) else (a or ""))
+    host = a[0]
+    if family == socket.AF_INET6 and "%" in host:
+        host = host.split("%", 1)[0]
+    ip = Ipaddr(socket.inet_pton(family, host))
+    return Udp(ip, a[1]) if datagram else Tcp(ip, a[1])

@@ -1,0 +1,302 @@
+"""Real sockets on the gevent hub: stream, listening and datagram.
+
+Theory of operation: each object owns one non-blocking OS socket and two
+gevent io watchers (readable, writable). An operation tries the system call
+first and waits on a watcher only on ``EAGAIN``, so the common path is one
+call. A fiber blocked in ``hub.wait`` is cancelled by greeneio's core throwing
+``Cancelled`` into it; gevent's ``wait`` stops the watcher on the way out.
+
+Ownership: an object is closed when the switch it was attached to finishes,
+or before by ``close()`` (which unregisters the switch hook). Closing while
+another fiber waits on the socket wakes that fiber with ``EBADF`` first, then
+closes the descriptor. A Unix path this module bound is unlinked on close,
+if the file there is still the socket it made.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import stat
+from typing import Any
+
+from gevent import get_hub
+from gevent.monkey import get_original
+from zope.interface import implementer
+
+from greeneio._core._greenlet import current
+from greeneio._core.switch import Hook, Switch
+from greeneio.flow import Buffer, Closeable, copy_via_buffer
+from greeneio.gevent_backend import _sockopt
+from greeneio.gevent_backend._addr import from_os, to_os
+from greeneio.gevent_backend._errors import translate
+from greeneio.interfaces import IDatagramSocket, IFd, IListeningSocket, IStreamSocket
+from greeneio.net.sockaddr import Tcp, Udp, Unix
+from greeneio.net.sockopt import Sockopt
+
+__all__ = ["DatagramSocket", "ListeningSocket", "RawSocket", "StreamSocket", "UnixPath"]
+
+_SHUT = {"send": socket.SHUT_WR, "receive": socket.SHUT_RD, "all": socket.SHUT_RDWR}
+_SPLICE_CHUNK = 1 << 20
+#: The standard library's socket class, even when gevent has monkey-patched it.
+RawSocket: type[socket.socket] = get_original("socket", "socket")
+
+
+class UnixPath:
+    """A socket file this process created; removed on close if still the same file."""
+
+    __slots__ = ("ino", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.ino = os.stat(path).st_ino
+
+    def unlink(self) -> None:
+        try:
+            if os.stat(self.path).st_ino == self.ino:
+                os.unlink(self.path)
+        except OSError:
+            pass  # already gone, or replaced by someone else's file: leave it
+
+
+class _Socket(Closeable):
+    """What every socket kind shares: the fd, its watchers, closing, options."""
+
+    __slots__ = ("_close_owner", "_closed", "_hook", "_hub", "_owner", "_path", "_rw", "_sock", "_ww")
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        path: UnixPath | None = None,
+        owner: Any = None,
+        close_owner: bool = True,
+    ) -> None:
+        sock.setblocking(False)
+        hub = get_hub()
+        fd = sock.fileno()
+        self._sock = sock
+        self._hub = hub
+        self._rw = hub.loop.io(fd, 1)
+        self._ww = hub.loop.io(fd, 2)
+        self._hook: Hook | None = None
+        # import_socket_*: the caller's socket object shares the fd; we close the
+        # fd through it (close_owner) or leave it open.
+        self._owner = owner
+        self._close_owner = close_owner
+        self._path = path
+        self._closed = False
+
+    def attach(self, sw: Switch | None) -> None:
+        """Close this socket when ``sw`` finishes (``sw`` None: the caller owns it)."""
+        if sw is not None:
+            self._hook = sw.on_release_cancellable(self.close)
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    # Our fiber may have been cancelled while it was running (the core then
+    # leaves it to check for itself): check before every wait.
+
+    def _wait_readable(self) -> None:
+        current().cc.check()
+        self._hub.wait(self._rw)
+
+    def _wait_writable(self) -> None:
+        current().cc.check()
+        self._hub.wait(self._ww)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        hook = self._hook
+        if hook is not None:
+            self._hook = None
+            hook.remove()
+        if self._path is not None:
+            self._path.unlink()
+            self._path = None
+        closed = OSError(errno.EBADF, "Socket was closed by another fiber")
+        self._hub.cancel_waits_close_and_then([self._rw, self._ww], closed, self._release)
+
+    def _release(self) -> None:
+        owner = self._owner
+        if owner is None:
+            self._sock.close()
+            return
+        self._sock.detach()  # the fd belongs to the caller's socket object
+        if self._close_owner:
+            owner.close()
+
+    def setsockopt(self, opt: Sockopt, value: Any) -> None:
+        _sockopt.setsockopt(self._sock, opt, value)
+
+    def getsockopt(self, opt: Sockopt) -> Any:
+        return _sockopt.getsockopt(self._sock, opt)
+
+    def shutdown(self, cmd: str) -> None:
+        try:
+            self._sock.shutdown(_SHUT[cmd])
+        except OSError as e:
+            if e.errno != errno.ENOTCONN:
+                raise translate(e) from e
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} fd={self._sock.fileno()}>"
+
+
+@implementer(IStreamSocket, IFd)
+class StreamSocket(_Socket):
+    """A connected stream socket: a two-way flow."""
+
+    __slots__ = ()
+
+    def single_read(self, buf: memoryview) -> int:
+        recv_into = self._sock.recv_into
+        while True:
+            try:
+                n = recv_into(buf)
+            except BlockingIOError:
+                self._wait_readable()
+                continue
+            except OSError as e:
+                raise translate(e) from e
+            if n == 0:
+                raise EOFError("end of stream")
+            return n
+
+    def single_write(self, bufs: list[Buffer]) -> int:
+        sock = self._sock
+        while True:
+            try:
+                if len(bufs) == 1:
+                    return sock.send(bufs[0])
+                return sock.sendmsg(bufs)
+            except BlockingIOError:
+                self._wait_writable()
+            except OSError as e:
+                raise translate(e) from e
+
+    def copy(self, src: Any) -> None:
+        """Write all of ``src``: by ``sendfile`` from a regular file, ``splice``
+        from one of our sockets, else through a buffer."""
+        if IFd.providedBy(src):
+            if _is_regular_file(src.fileno()):
+                self._copy_sendfile(src.fileno())
+                return
+            if isinstance(src, StreamSocket) and hasattr(os, "splice"):
+                self._copy_splice(src)
+                return
+        copy_via_buffer(src, self)
+
+    def _copy_sendfile(self, in_fd: int) -> None:
+        out_fd = self._sock.fileno()
+        while True:
+            try:
+                # offset None: read from (and advance) the file's own position.
+                n = os.sendfile(out_fd, in_fd, None, _SPLICE_CHUNK)  # type: ignore[arg-type]
+            except BlockingIOError:
+                self._wait_writable()
+                continue
+            except OSError as e:
+                raise translate(e) from e
+            if n == 0:
+                return
+
+    def _copy_splice(self, src: StreamSocket) -> None:
+        flags = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
+        in_fd, out_fd = src._sock.fileno(), self._sock.fileno()
+        r, w = os.pipe()
+        try:
+            while True:
+                try:
+                    n = os.splice(in_fd, w, _SPLICE_CHUNK, flags=flags)
+                except BlockingIOError:
+                    src._wait_readable()  # the pipe is empty here, so the source is
+                    continue
+                except OSError as e:
+                    raise translate(e) from e
+                if n == 0:
+                    return
+                while n:
+                    try:
+                        n -= os.splice(r, out_fd, n, flags=flags)
+                    except BlockingIOError:
+                        self._wait_writable()
+                    except OSError as e:
+                        raise translate(e) from e
+        finally:
+            os.close(r)
+            os.close(w)
+
+
+def _is_regular_file(fd: int) -> bool:
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        return False
+
+
+@implementer(IListeningSocket, IFd)
+class ListeningSocket(_Socket):
+    """A listening stream socket."""
+
+    __slots__ = ()
+
+    def accept(self, sw: Switch) -> tuple[StreamSocket, Tcp | Unix]:
+        lsock = self._sock
+        while True:
+            try:
+                fd, addr = lsock._accept()  # type: ignore[attr-defined]
+                break
+            except BlockingIOError:
+                self._wait_readable()
+            except OSError as e:
+                raise translate(e) from e
+        family = lsock.family
+        conn = StreamSocket(RawSocket(family, socket.SOCK_STREAM, 0, fileno=fd))
+        try:
+            conn.attach(sw)
+        except BaseException:
+            conn.close()
+            raise
+        return conn, from_os(family, addr)  # type: ignore[return-value]
+
+    def listening_addr(self) -> Tcp | Unix:
+        sock = self._sock
+        return from_os(sock.family, sock.getsockname())  # type: ignore[return-value]
+
+
+@implementer(IDatagramSocket, IFd)
+class DatagramSocket(_Socket):
+    """A datagram socket (UDP or Unix datagram)."""
+
+    __slots__ = ()
+
+    def send(self, bufs: list[Buffer], dst: Udp | Unix | None) -> None:
+        sock = self._sock
+        address = None if dst is None else to_os(dst)
+        while True:
+            try:
+                if address is None:
+                    sock.sendmsg(bufs)
+                else:
+                    sock.sendmsg(bufs, (), 0, address)
+                return
+            except BlockingIOError:
+                self._wait_writable()
+            except OSError as e:
+                raise translate(e) from e
+
+    def recv(self, buf: memoryview) -> tuple[Udp | Unix, int]:
+        sock = self._sock
+        while True:
+            try:
+                n, addr = sock.recvfrom_into(buf)
+                break
+            except BlockingIOError:
+                self._wait_readable()
+            except OSError as e:
+                raise translate(e) from e
+        return from_os(sock.family, addr, datagram=True), n  # type: ignore[return-value]

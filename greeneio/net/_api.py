@@ -1,0 +1,409 @@
+"""The user-facing ``Net`` calls: validate the arguments, call the provider,
+add context to its errors. Nothing else lives here.
+
+Providers are any objects that provide the ``greeneio.interfaces`` Net
+interfaces (the gevent backend's ``env.net``, ``greeneio.mock``'s mocks, or a
+third party's). Errors that are ``Exn.Io`` gain one context line per call,
+e.g. ``connecting to tcp:127.0.0.1:80``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from greeneio._core import _greenlet
+from greeneio._core import fiber as Fiber
+from greeneio._core.exn import Io, add_context
+from greeneio._core.switch import Switch
+from greeneio.flow import Buffer, bufs_arg, writable_buf_arg
+from greeneio.interfaces import (
+    IClose,
+    IDatagramSocket,
+    IListeningSocket,
+    INetwork,
+    ISocket,
+)
+from greeneio.net import sockopt as _sockopt
+from greeneio.net.errors import AddressLookupFailed
+from greeneio.net.sockaddr import Tcp, Udp, UdpV4, UdpV6, Unix
+from greeneio.net.sockopt import Sockopt
+
+T = TypeVar("T")
+
+__all__ = [
+    "accept",
+    "accept_fork",
+    "accept_sub",
+    "close",
+    "connect",
+    "datagram_socket",
+    "getaddrinfo",
+    "getaddrinfo_datagram",
+    "getaddrinfo_stream",
+    "getnameinfo",
+    "getsockopt",
+    "listen",
+    "listening_addr",
+    "recv",
+    "send",
+    "setsockopt",
+]
+
+Handler = Callable[[Any, "Tcp | Unix"], object]
+
+
+# -- argument checks --------------------------------------------------------
+
+
+def _net_arg(net: object, fn: str) -> Any:
+    if not INetwork.providedBy(net):
+        raise TypeError(f"Net.{fn}: net must be a network (env.net; provide INetwork), not {net!r}")
+    return net
+
+
+def _sw_arg(sw: object, fn: str) -> Switch:
+    if not isinstance(sw, Switch):
+        raise TypeError(f"Net.{fn}: sw must be a Switch, not {sw!r}")
+    return sw
+
+
+def _stream_addr(addr: object, fn: str, name: str = "addr") -> Tcp | Unix:
+    if isinstance(addr, Tcp | Unix):
+        if isinstance(addr, Unix) and not addr.path:
+            raise ValueError(f"Net.{fn}: {name} must not be the empty Unix path")
+        return addr
+    raise TypeError(
+        f"Net.{fn}: {name} must be a stream address (Sockaddr.Tcp or Sockaddr.Unix), not {addr!r}"
+    )
+
+
+def _listening_arg(sock: object, fn: str) -> Any:
+    if not IListeningSocket.providedBy(sock):
+        raise TypeError(f"Net.{fn}: expected a listening socket (from Net.listen), not {sock!r}")
+    return sock
+
+
+def _callable_arg(f: object, fn: str, name: str) -> None:
+    if not callable(f):
+        raise TypeError(f"Net.{fn}: {name} must be callable, not {f!r}")
+
+
+def _bool_arg(v: object, fn: str, name: str) -> bool:
+    if not isinstance(v, bool):
+        raise TypeError(f"Net.{fn}: {name} must be a bool, not {v!r}")
+    return v
+
+
+def _options_arg(options: object, fn: str) -> list[tuple[Sockopt, Any]]:
+    if isinstance(options, str | bytes) or not isinstance(options, Iterable):
+        raise TypeError(f"Net.{fn}: options must be a list of (Sockopt, value) pairs, not {options!r}")
+    out = []
+    for item in options:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise TypeError(f"Net.{fn}: each option must be a (Sockopt, value) pair, not {item!r}")
+        opt = _sockopt.lookup(item[0], f"Net.{fn}")
+        out.append((opt, _sockopt.check_value(opt, item[1], f"Net.{fn}")))
+    return out
+
+
+def _check_cancelled() -> None:
+    _greenlet.current().cc.check()
+
+
+# -- streams ----------------------------------------------------------------
+
+
+def connect(
+    net: Any,
+    addr: Tcp | Unix,
+    *,
+    sw: Switch,
+    bind_to: Tcp | Unix | None = None,
+    options: Iterable[tuple[Sockopt | str, Any]] = (),
+) -> Any:
+    """A stream socket connected to ``addr``, closed when ``sw`` finishes.
+
+    ``bind_to`` sets the local address first; ``options`` are set in order
+    before connecting. Blocks until connected; cancellable (a cancelled
+    connect leaves nothing open). Raises ``Net.Refused``, ``Fs.NotFound``
+    (missing Unix path), ... with context ``connecting to ADDR``.
+    """
+    net = _net_arg(net, "connect")
+    addr = _stream_addr(addr, "connect")
+    sw = _sw_arg(sw, "connect")
+    if bind_to is not None:
+        bind_to = _stream_addr(bind_to, "connect", "bind_to")
+    opts = _options_arg(options, "connect")
+    _check_cancelled()
+    try:
+        return net.connect(addr, sw, bind_to, opts)
+    except Io as e:
+        raise add_context(e, f"connecting to {addr}") from None
+
+
+def listen(
+    net: Any,
+    addr: Tcp | Unix,
+    *,
+    sw: Switch,
+    backlog: int,
+    reuse_addr: bool = False,
+    reuse_port: bool = False,
+) -> Any:
+    """A socket listening on ``addr`` with queue length ``backlog`` (>= 1), closed
+    when ``sw`` finishes.
+
+    Port 0 picks a free port (see :func:`listening_addr`). A Unix path is
+    removed when the socket closes; with ``reuse_addr`` a stale socket file
+    there is removed first (any other file: ``Fs.AlreadyExists``).
+    """
+    net = _net_arg(net, "listen")
+    if isinstance(addr, Udp):
+        raise TypeError(
+            f"Net.listen: addr must be a stream address (Tcp or Unix), not the UDP address {addr}; "
+            "use Net.datagram_socket for UDP"
+        )
+    addr = _stream_addr(addr, "listen")
+    sw = _sw_arg(sw, "listen")
+    if isinstance(backlog, bool) or not isinstance(backlog, int):
+        raise TypeError(f"Net.listen: backlog must be an int, not {backlog!r}")
+    if backlog < 1:
+        raise ValueError(f"Net.listen: backlog must be >= 1, not {backlog}")
+    reuse_addr = _bool_arg(reuse_addr, "listen", "reuse_addr")
+    reuse_port = _bool_arg(reuse_port, "listen", "reuse_port")
+    try:
+        return net.listen(addr, sw, backlog, reuse_addr, reuse_port)
+    except Io as e:
+        raise add_context(e, f"listening on {addr}") from None
+
+
+def accept(listening: Any, *, sw: Switch) -> tuple[Any, Tcp | Unix]:
+    """Block until a client connects; return ``(flow, client_addr)``.
+
+    The flow is closed when ``sw`` finishes, if not before. Cancellable.
+    """
+    listening = _listening_arg(listening, "accept")
+    sw = _sw_arg(sw, "accept")
+    try:
+        return listening.accept(sw)  # type: ignore[no-any-return]
+    except Io as e:
+        raise add_context(e, "accepting connection") from None
+
+
+def accept_fork(
+    listening: Any,
+    handler: Handler,
+    *,
+    sw: Switch,
+    on_error: Callable[[BaseException], object],
+) -> None:
+    """Accept one connection and run ``handler(flow, addr)`` in a new fiber on ``sw``.
+
+    Blocks only until a connection is accepted. The flow is closed when the
+    handler returns or fails, or at once if the fiber cannot start. A
+    handler's exception (never ``Cancelled``) goes to ``on_error``, with
+    context ``handling connection from ADDR`` if it is an ``Exn.Io``.
+    """
+    listening = _listening_arg(listening, "accept_fork")
+    _callable_arg(handler, "accept_fork", "handler")
+    _callable_arg(on_error, "accept_fork", "on_error")
+    sw = _sw_arg(sw, "accept_fork")
+    flow, addr = accept(listening, sw=sw)
+    started = False
+
+    def run() -> None:
+        nonlocal started
+        started = True
+        try:
+            handler(flow, addr)
+        except Exception as e:
+            flow.close()
+            on_error(add_context(e, f"handling connection from {addr}"))
+            return
+        except BaseException:  # Cancelled, KeyboardInterrupt...: never on_error's
+            flow.close()
+            raise
+        flow.close()
+
+    try:
+        Fiber.fork(run, sw=sw)
+    finally:
+        if not started:
+            flow.close()
+
+
+def accept_sub(
+    listening: Any,
+    handler: Handler,
+    *,
+    sw: Switch,
+    on_error: Callable[[BaseException], object],
+) -> None:
+    """Deprecated: use :func:`accept_fork` (same arguments)."""
+    warnings.warn(
+        "Net.accept_sub is deprecated: use Net.accept_fork", DeprecationWarning, stacklevel=2
+    )
+    accept_fork(listening, handler, sw=sw, on_error=on_error)
+
+
+def listening_addr(listening: Any) -> Tcp | Unix:
+    """The address ``listening`` accepts on, with the real port if 0 was asked for."""
+    listening = _listening_arg(listening, "listening_addr")
+    return listening.listening_addr()  # type: ignore[no-any-return]
+
+
+# -- datagrams ---------------------------------------------------------------
+
+
+def datagram_socket(
+    net: Any,
+    addr: Udp | Unix | Any,
+    *,
+    sw: Switch,
+    reuse_addr: bool = False,
+    reuse_port: bool = False,
+) -> Any:
+    """A datagram socket bound to ``addr`` (``Sockaddr.Udp``/``Unix``), or on an
+    OS-chosen address (``Sockaddr.UdpV4``/``UdpV6``); closed when ``sw`` finishes."""
+    net = _net_arg(net, "datagram_socket")
+    if not (isinstance(addr, Udp | Unix) or addr is UdpV4 or addr is UdpV6):
+        raise TypeError(
+            "Net.datagram_socket: addr must be Sockaddr.Udp, Sockaddr.Unix, "
+            f"Sockaddr.UdpV4 or Sockaddr.UdpV6, not {addr!r}"
+        )
+    if isinstance(addr, Unix) and not addr.path:
+        raise ValueError("Net.datagram_socket: addr must not be the empty Unix path")
+    sw = _sw_arg(sw, "datagram_socket")
+    reuse_addr = _bool_arg(reuse_addr, "datagram_socket", "reuse_addr")
+    reuse_port = _bool_arg(reuse_port, "datagram_socket", "reuse_port")
+    try:
+        return net.datagram_socket(addr, sw, reuse_addr, reuse_port)
+    except Io as e:
+        raise add_context(e, f"creating datagram socket on {addr}") from None
+
+
+def _dgram_arg(sock: object, fn: str) -> Any:
+    if not IDatagramSocket.providedBy(sock):
+        raise TypeError(f"Net.{fn}: sock must be a datagram socket, not {sock!r}")
+    return sock
+
+
+def send(sock: Any, bufs: Buffer | Iterable[Buffer], *, dst: Udp | Unix | None = None) -> None:
+    """Send ``bufs`` (one bytes-like, or a list gathered into one datagram) to
+    ``dst`` (None: the connected peer). Blocks until queued; cancellable."""
+    sock = _dgram_arg(sock, "send")
+    items = bufs_arg(bufs, "Net.send")
+    if dst is not None and not isinstance(dst, Udp | Unix):
+        raise TypeError(f"Net.send: dst must be Sockaddr.Udp, Sockaddr.Unix or None, not {dst!r}")
+    _check_cancelled()
+    try:
+        sock.send(items, dst)
+    except Io as e:
+        raise add_context(e, f"sending to {dst}" if dst is not None else "sending") from None
+
+
+def recv(sock: Any, buf: Buffer) -> tuple[Udp | Unix, int]:
+    """Block until a datagram arrives; copy it into ``buf`` (truncating) and
+    return ``(sender, length)``. Cancellable."""
+    sock = _dgram_arg(sock, "recv")
+    view = writable_buf_arg(buf, "Net.recv")
+    _check_cancelled()
+    try:
+        return sock.recv(view)  # type: ignore[no-any-return]
+    except Io as e:
+        raise add_context(e, "receiving datagram") from None
+
+
+# -- names ---------------------------------------------------------------------
+
+
+def _host_arg(host: object, service: object, fn: str) -> None:
+    if not isinstance(host, str):
+        raise TypeError(f"Net.{fn}: host must be a str, not {host!r}")
+    if not isinstance(service, str):
+        raise TypeError(f"Net.{fn}: service must be a str (e.g. \"http\" or \"80\"), not {service!r}")
+
+
+def _lookup(net: Any, host: str, service: str, keep: Callable[[object], bool], fn: str) -> list[Any]:
+    net = _net_arg(net, fn)
+    _host_arg(host, service, fn)
+    try:
+        found = [a for a in net.getaddrinfo(host, service) if keep(a)]
+        if not found:
+            raise AddressLookupFailed("NONAME")
+        return found
+    except Io as e:
+        where = f"looking up {host!r}" if not service else f"looking up {host!r} (service {service!r})"
+        raise add_context(e, where.replace("'", '"')) from None
+
+
+def getaddrinfo(net: Any, host: str, *, service: str = "") -> list[Tcp | Udp | Unix]:
+    """The addresses ``host`` (and ``service``) name. Never empty: raises
+    ``Net.AddressLookupFailed`` (with ``.code``) instead. Blocks; cancellable."""
+    return _lookup(net, host, service, lambda a: True, "getaddrinfo")
+
+
+def getaddrinfo_stream(net: Any, host: str, *, service: str = "") -> list[Tcp | Unix]:
+    """Like :func:`getaddrinfo`, keeping only stream (TCP, Unix) addresses."""
+    return _lookup(net, host, service, lambda a: isinstance(a, Tcp | Unix), "getaddrinfo_stream")
+
+
+def getaddrinfo_datagram(net: Any, host: str, *, service: str = "") -> list[Udp | Unix]:
+    """Like :func:`getaddrinfo`, keeping only datagram (UDP, Unix) addresses."""
+    return _lookup(net, host, service, lambda a: isinstance(a, Udp | Unix), "getaddrinfo_datagram")
+
+
+def getnameinfo(net: Any, sockaddr: Tcp | Udp | Unix) -> tuple[str, str]:
+    """``(host, service)`` names for ``sockaddr``. Blocks; cancellable."""
+    net = _net_arg(net, "getnameinfo")
+    if not isinstance(sockaddr, Tcp | Udp | Unix):
+        raise TypeError(f"Net.getnameinfo: sockaddr must be a Sockaddr, not {sockaddr!r}")
+    try:
+        return net.getnameinfo(sockaddr)  # type: ignore[no-any-return]
+    except Io as e:
+        raise add_context(e, f"looking up name of {sockaddr}") from None
+
+
+# -- options and closing ---------------------------------------------------------
+
+
+def _socket_arg(sock: object, fn: str) -> Any:
+    if not ISocket.providedBy(sock):
+        raise TypeError(f"Net.{fn}: sock must be a socket (provide ISocket), not {sock!r}")
+    return sock
+
+
+def setsockopt(sock: Any, opt: Sockopt | str, value: Any) -> None:
+    """Set socket option ``opt`` (a ``Net.Sockopt`` or its name) to ``value``.
+
+    ``TypeError`` if ``value`` has the wrong type; ``Net.InvalidOption`` if the
+    socket or platform does not support ``opt``.
+    """
+    sock = _socket_arg(sock, "setsockopt")
+    try:
+        o = _sockopt.lookup(opt, "Net.setsockopt")
+    except Io as e:
+        raise add_context(e, f"setting socket option {opt}") from None
+    value = _sockopt.check_value(o, value, "Net.setsockopt")
+    try:
+        sock.setsockopt(o, value)
+    except Io as e:
+        raise add_context(e, f"setting socket option {_sockopt.pp_binding(o, value)}") from None
+
+
+def getsockopt(sock: Any, opt: Sockopt | str) -> Any:
+    """The value of socket option ``opt``; ``Net.InvalidOption`` if unsupported."""
+    sock = _socket_arg(sock, "getsockopt")
+    try:
+        return sock.getsockopt(_sockopt.lookup(opt, "Net.getsockopt"))
+    except Io as e:
+        raise add_context(e, f"getting socket option {opt}") from None
+
+
+def close(x: Any) -> None:
+    """Close a socket (or any closeable resource) now. Closing twice does nothing."""
+    if not IClose.providedBy(x):
+        raise TypeError(f"Net.close: expected a socket (provide IClose), not {x!r}")
+    x.close()
