@@ -15,8 +15,8 @@ This module only re-exports the public names.
 
 from greeneio import buf_read as Buf_read
 from greeneio import buf_write as Buf_write
-from greeneio import fs as Fs
 from greeneio import flow as Flow
+from greeneio import fs as Fs
 from greeneio import net as Net
 from greeneio import time as Time
 from greeneio._core import cancel as Cancel

@@ -70,9 +70,7 @@ def writable_buf_arg(buf: object, fn: str) -> memoryview:
     try:
         view = memoryview(buf)  # type: ignore[arg-type]
     except TypeError:
-        raise TypeError(
-            f"{fn}: buf must be a writable bytes-like object, not {buf!r}"
-        ) from None
+        raise TypeError(f"{fn}: buf must be a writable bytes-like object, not {buf!r}") from None
     if view.readonly:
         raise TypeError(
             f"{fn}: buf must be writable (a bytearray or memoryview), not {type(buf).__name__}"

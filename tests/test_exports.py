@@ -12,6 +12,7 @@ EXPECTED_TOP = {
     "Exn",
     "Fiber",
     "Flow",
+    "Fs",
     "Net",
     "Promise",
     "Switch",
@@ -58,10 +59,25 @@ def test_module_members_exist():
             "skip_while char any_char peek_char string uint8 BE LE at_end_of_input "
             "end_of_input peek ensure consume BufferLimitExceeded ParseError",
         ),
-        (greeneio.Net, "Ipaddr Sockaddr"),
+        (
+            greeneio.Net,
+            "Ipaddr Sockaddr Sockopt connect with_tcp_connect listen accept accept_fork "
+            "accept_sub listening_addr run_server datagram_socket send recv getaddrinfo "
+            "getaddrinfo_stream getaddrinfo_datagram getnameinfo setsockopt getsockopt close "
+            "import_socket_stream import_socket_listening import_socket_datagram "
+            "socketpair_stream socketpair_datagram fd Error ConnectionReset ConnectionFailure "
+            "Refused NoMatchingAddresses ConnectionTimeout AddressLookupFailed InvalidOption",
+        ),
+        (
+            greeneio.Net.Sockopt,
+            "SO_REUSEADDR TCP_NODELAY SO_KEEPALIVE SO_SNDBUF SO_RCVBUF "
+            "SO_LINGER SO_RCVTIMEO IPV6_ONLY SO_REUSEPORT TCP_KEEPIDLE SO_BROADCAST",
+        ),
+        (greeneio.Fs, "NotFound PermissionDenied AlreadyExists"),
         (greeneio.Net.Sockaddr, "Tcp Udp Unix UdpV4 UdpV6 parse"),
         (greeneio.Net.Ipaddr, "V4 V6 of_raw parse fold of_ipaddress to_ipaddress"),
-        (greeneio.mock, "Backend Deadlock Flow Return Raise Run Clock"),
+        (greeneio.mock, "Backend Deadlock Flow Net Return Raise Run Clock"),
+        (greeneio.mock.Net, "make on_getaddrinfo on_connect listening_socket on_accept"),
     ]:
         missing = [n for n in names.split() if not hasattr(mod, n)]
         assert not missing, (mod, missing)
@@ -80,3 +96,24 @@ def test_py_typed_is_shipped():
     import importlib.resources
 
     assert importlib.resources.files("greeneio").joinpath("py.typed").is_file()
+
+
+def test_net_errors_are_io_and_builtin_kinds():
+    import socket
+
+    from greeneio import Exn, Fs, Net
+
+    pairs = [
+        (Net.ConnectionReset, ConnectionResetError),
+        (Net.Refused, ConnectionRefusedError),
+        (Net.ConnectionTimeout, TimeoutError),
+        (Net.AddressLookupFailed, socket.gaierror),
+        (Fs.NotFound, FileNotFoundError),
+        (Fs.PermissionDenied, PermissionError),
+        (Fs.AlreadyExists, FileExistsError),
+    ]
+    for ours, builtin in pairs:
+        assert issubclass(ours, Exn.Io) and issubclass(ours, builtin), ours
+    for sub in (Net.Refused, Net.NoMatchingAddresses, Net.ConnectionTimeout):
+        assert issubclass(sub, Net.ConnectionFailure)
+    assert issubclass(Net.ConnectionFailure, Net.Error)

@@ -40,9 +40,18 @@ OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.E
 _GAI_CODES = {
     getattr(socket, f"EAI_{tag}"): tag
     for tag in (
-        "ADDRFAMILY", "AGAIN", "BADFLAGS", "FAIL", "FAMILY", "MEMORY",
-        "NODATA", "NONAME", "OVERFLOW", "SERVICE", "SOCKTYPE",
-    )  # fmt: skip
+        "ADDRFAMILY",
+        "AGAIN",
+        "BADFLAGS",
+        "FAIL",
+        "FAMILY",
+        "MEMORY",
+        "NODATA",
+        "NONAME",
+        "OVERFLOW",
+        "SERVICE",
+        "SOCKTYPE",
+    )
     if hasattr(socket, f"EAI_{tag}")
 }
 

@@ -11,7 +11,12 @@ from typing import Any
 
 from greeneio._core.switch import Switch
 from greeneio.gevent_backend._errors import translate
-from greeneio.gevent_backend._sockets import DatagramSocket, ListeningSocket, RawSocket, StreamSocket
+from greeneio.gevent_backend._sockets import (
+    DatagramSocket,
+    ListeningSocket,
+    RawSocket,
+    StreamSocket,
+)
 from greeneio.interfaces import IFd
 
 __all__ = [
@@ -49,7 +54,9 @@ def _import(cls: Any, sock: object, sw: object, close_unix: object, fn: str) -> 
     return wrapped
 
 
-def import_socket_stream(sock: socket.socket, *, sw: Switch, close_unix: bool = True) -> StreamSocket:
+def import_socket_stream(
+    sock: socket.socket, *, sw: Switch, close_unix: bool = True
+) -> StreamSocket:
     """A stream flow over ``sock`` (a connected ``socket.socket``), released with ``sw``.
 
     The socket is made non-blocking. When released, ``sock`` is closed if
@@ -114,4 +121,4 @@ def fd(sock: object) -> int:
     """The OS file descriptor of a greeneio socket (it keeps owning it)."""
     if not IFd.providedBy(sock):
         raise TypeError(f"Net.fd: sock must be a socket backed by a file descriptor, not {sock!r}")
-    return sock.fileno()  # type: ignore[attr-defined, no-any-return]
+    return sock.fileno()

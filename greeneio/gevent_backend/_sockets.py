@@ -63,7 +63,17 @@ class UnixPath:
 class _Socket(Closeable):
     """What every socket kind shares: the fd, its watchers, closing, options."""
 
-    __slots__ = ("_close_owner", "_closed", "_hook", "_hub", "_owner", "_path", "_rw", "_sock", "_ww")
+    __slots__ = (
+        "_close_owner",
+        "_closed",
+        "_hook",
+        "_hub",
+        "_owner",
+        "_path",
+        "_rw",
+        "_sock",
+        "_ww",
+    )
 
     def __init__(
         self,
@@ -195,7 +205,7 @@ class StreamSocket(_Socket):
         while True:
             try:
                 # offset None: read from (and advance) the file's own position.
-                n = os.sendfile(out_fd, in_fd, None, _SPLICE_CHUNK)  # type: ignore[arg-type]
+                n = os.sendfile(out_fd, in_fd, None, _SPLICE_CHUNK)
             except BlockingIOError:
                 self._wait_writable()
                 continue

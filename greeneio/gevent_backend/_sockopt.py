@@ -85,7 +85,7 @@ def _encode(opt: Sockopt, v: Any) -> int | bytes:
         return -1 if v is None else int(v)
     if kind == "float":
         sec = int(v)
-        return _TIMEVAL.pack(sec, int(round((v - sec) * 1e6)))
+        return _TIMEVAL.pack(sec, round((v - sec) * 1e6))
     if kind == "str":
         return str(v).encode()
     if kind == "pair":

@@ -1,8 +1,9 @@
 """Eio_mock: a deterministic backend and scripted mocks for tests.
 
 ``Backend.run(fn)`` / ``Backend.run_full(fn)`` run code on a deterministic
-scheduler with virtual time; ``Flow.make(label)`` is a scripted flow, ``Net.make(label)`` a scripted network. Mocks
-trace what is done to them with ``traceln``, in Eio's words.
+scheduler with virtual time; ``Flow.make(label)`` is a scripted flow and
+``Net.make(label)`` a scripted network. Mocks trace what is done to them with
+``traceln``, in Eio's words.
 """
 
 from greeneio.mock._action import Raise, Return, Run

@@ -6,10 +6,10 @@ from typing import Any
 
 from zope.interface import implementer
 
+from greeneio._core.switch import Hook, Switch
 from greeneio._core.trace import traceln
 from greeneio._quote import pp_data, quote
 from greeneio.flow import Buffer, Closeable
-from greeneio._core.switch import Hook, Switch
 from greeneio.interfaces import IClose, IShutdown, ISink, ISocket, ISource, IStreamSocket
 from greeneio.mock._action import Action, Handler, Raise, Return
 from greeneio.mock._sockopt import getsockopt, setsockopt

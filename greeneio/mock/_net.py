@@ -23,6 +23,8 @@ from greeneio.net.sockaddr import Tcp, UdpV4, UdpV6, Unix
 
 __all__ = ["MockListeningSocket", "MockNetwork", "Net"]
 
+_ANY_PORT = Tcp(Ipaddr.V4.any, 0)
+
 
 def _close_with(sw: Switch, sock: Any) -> None:
     attach = getattr(sock, "attach_to_switch", None)
@@ -44,7 +46,9 @@ class MockNetwork:
         self.on_getaddrinfo = Handler(f"{label}: getaddrinfo", None)
         self.on_getnameinfo = Handler(f"{label}: getnameinfo", None)
 
-    def listen(self, addr: Any, sw: Switch, backlog: int, reuse_addr: bool, reuse_port: bool) -> Any:
+    def listen(
+        self, addr: Any, sw: Switch, backlog: int, reuse_addr: bool, reuse_port: bool
+    ) -> Any:
         traceln("%s: listen on %s", self.label, addr)
         sock = self.on_listen.run()
         sw.on_release(sock.close)
@@ -149,9 +153,7 @@ class Net:
         net.on_getnameinfo.seq(actions)
 
     @staticmethod
-    def listening_socket(
-        label: str, listening_addr: Tcp | Unix = Tcp(Ipaddr.V4.any, 0)
-    ) -> MockListeningSocket:
+    def listening_socket(label: str, listening_addr: Tcp | Unix = _ANY_PORT) -> MockListeningSocket:
         """A mock listening socket; its connections come from :meth:`on_accept`."""
         return MockListeningSocket(_label_arg(label, "listening_socket"), listening_addr)
 

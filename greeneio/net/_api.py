@@ -98,7 +98,9 @@ def _bool_arg(v: object, fn: str, name: str) -> bool:
 
 def _options_arg(options: object, fn: str) -> list[tuple[Sockopt, Any]]:
     if isinstance(options, str | bytes) or not isinstance(options, Iterable):
-        raise TypeError(f"Net.{fn}: options must be a list of (Sockopt, value) pairs, not {options!r}")
+        raise TypeError(
+            f"Net.{fn}: options must be a list of (Sockopt, value) pairs, not {options!r}"
+        )
     out = []
     for item in options:
         if not (isinstance(item, tuple) and len(item) == 2):
@@ -323,10 +325,12 @@ def _host_arg(host: object, service: object, fn: str) -> None:
     if not isinstance(host, str):
         raise TypeError(f"Net.{fn}: host must be a str, not {host!r}")
     if not isinstance(service, str):
-        raise TypeError(f"Net.{fn}: service must be a str (e.g. \"http\" or \"80\"), not {service!r}")
+        raise TypeError(f'Net.{fn}: service must be a str (e.g. "http" or "80"), not {service!r}')
 
 
-def _lookup(net: Any, host: str, service: str, keep: Callable[[object], bool], fn: str) -> list[Any]:
+def _lookup(
+    net: Any, host: str, service: str, keep: Callable[[object], bool], fn: str
+) -> list[Any]:
     net = _net_arg(net, fn)
     _host_arg(host, service, fn)
     try:
@@ -335,7 +339,9 @@ def _lookup(net: Any, host: str, service: str, keep: Callable[[object], bool], f
             raise AddressLookupFailed("NONAME")
         return found
     except Io as e:
-        where = f"looking up {host!r}" if not service else f"looking up {host!r} (service {service!r})"
+        where = (
+            f"looking up {host!r}" if not service else f"looking up {host!r} (service {service!r})"
+        )
         raise add_context(e, where.replace("'", '"')) from None
 
 

@@ -117,7 +117,7 @@ def _attempt(net: Any, addr: Tcp, timeout: Time.TimeoutValue, sw: Switch) -> Any
 
 
 def _failed(attempts: Attempts) -> BaseException:
-    addr, last = attempts[-1]
+    last = attempts[-1][1]
     last.attempts = list(attempts)  # type: ignore[attr-defined]
     return last
 

@@ -16,13 +16,13 @@ import errno
 from collections.abc import Callable
 from typing import Any
 
+from greeneio import time as Time
 from greeneio._core import _greenlet
 from greeneio._core import fiber as Fiber
+from greeneio._core.cancel import Cancelled
 from greeneio._core.promise import Promise
 from greeneio._core.semaphore import Semaphore
-from greeneio._core.cancel import Cancelled
 from greeneio._core.switch import Switch
-from greeneio import time as Time
 from greeneio.net._api import Handler, _callable_arg, _listening_arg, accept_fork
 
 __all__ = ["run_server"]

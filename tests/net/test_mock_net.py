@@ -627,7 +627,9 @@ def test_run_server_backs_off_when_out_of_fds(transcript):
     import errno
 
     def emfile() -> Net.Error:
-        return Net.Error("Unix_error (EMFILE)", backend=OSError(errno.EMFILE, "Too many open files"))
+        return Net.Error(
+            "Unix_error (EMFILE)", backend=OSError(errno.EMFILE, "Too many open files")
+        )
 
     def main(env):
         clock = env.mono_clock
