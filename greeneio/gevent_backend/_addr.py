@@ -21,21 +21,23 @@ def family_of(addr: Tcp | Udp | Unix) -> int:
     return socket.AF_INET if len(addr.ip.raw) == 4 else socket.AF_INET6
 
 
-def check_unix_path(path: str, fn: str) -> None:
-    """ValueError unless ``path`` is a usable (non-empty, short enough) socket path."""
+def check_unix_path(path: str, name: str) -> None:
+    """ValueError (naming the argument ``name``) unless ``path`` is a usable socket path."""
     if not path:
-        raise ValueError(f"{fn}: the Unix path must not be empty")
+        raise ValueError(f"{name}: the Unix socket path must not be empty")
     n = len(os.fsencode(path))
     limit = MAX_UNIX_PATH + (1 if path.startswith("\0") else 0)
     if n > limit:
         raise ValueError(
-            f"{fn}: Unix path is {n} bytes, longer than the OS allows ({limit}): {path!r}"
+            f"{name}: the Unix socket path is {n} bytes, longer than the OS allows "
+            f"({limit}): {path!r}"
         )
 
 
 def to_os(addr: Tcp | Udp | Unix) -> Any:
     """The address in the form ``socket.bind``/``connect``/``sendto`` take."""
     if isinstance(addr, Unix):
+        check_unix_path(addr.path, "addr")
         return addr.path
     raw = addr.ip.raw
     if len(raw) == 4:

@@ -21,7 +21,7 @@ from greeneio import fs as Fs
 from greeneio._core.exn import Io
 from greeneio._core.switch import Switch
 from greeneio.gevent_backend import _sockopt
-from greeneio.gevent_backend._addr import family_of, from_os, to_os
+from greeneio.gevent_backend._addr import check_unix_path, family_of, from_os, to_os
 from greeneio.gevent_backend._errors import translate, translate_fs, translate_gai
 from greeneio.gevent_backend._sockets import (
     DatagramSocket,
@@ -50,6 +50,11 @@ def _reraise(e: BaseException, addr: Any) -> NoReturn:
     if isinstance(e, OSError) and not isinstance(e, Io):
         raise _os_error(e, addr) from e
     raise e
+
+
+def _check_path(addr: Any, name: str = "addr") -> None:
+    if isinstance(addr, Unix):
+        check_unix_path(addr.path, name)
 
 
 def _remove_stale_socket(path: str) -> None:
@@ -98,6 +103,7 @@ class Network:
     def listen(
         self, addr: Tcp | Unix, sw: Switch, backlog: int, reuse_addr: bool, reuse_port: bool
     ) -> ListeningSocket:
+        _check_path(addr)
         sw.check()
         if isinstance(addr, Unix) and reuse_addr and not addr.is_abstract:
             _remove_stale_socket(addr.path)
@@ -125,6 +131,9 @@ class Network:
         bind_to: Tcp | Unix | None,
         options: list[tuple[Sockopt, Any]],
     ) -> StreamSocket:
+        _check_path(addr)
+        if bind_to is not None:
+            _check_path(bind_to, "bind_to")
         sw.check()
         conn = StreamSocket(RawSocket(family_of(addr), socket.SOCK_STREAM))
         try:
@@ -153,6 +162,7 @@ class Network:
     def datagram_socket(
         self, addr: Udp | Unix | Any, sw: Switch, reuse_addr: bool, reuse_port: bool
     ) -> DatagramSocket:
+        _check_path(addr)
         sw.check()
         if addr is UdpV4 or addr is UdpV6:
             family = socket.AF_INET if addr is UdpV4 else socket.AF_INET6
