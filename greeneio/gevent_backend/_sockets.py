@@ -39,6 +39,16 @@ __all__ = ["DatagramSocket", "ListeningSocket", "RawSocket", "StreamSocket", "Un
 
 _SHUT = {"send": socket.SHUT_WR, "receive": socket.SHUT_RD, "all": socket.SHUT_RDWR}
 _SPLICE_CHUNK = 1 << 20
+# accept() errors about one pending connection, not the listening socket
+# (Linux passes on network errors of the new connection): try the next one.
+_ACCEPT_RETRY = frozenset(
+    getattr(errno, name)
+    for name in (
+        "ECONNABORTED", "EPROTO", "ENETDOWN", "ENOPROTOOPT", "EHOSTDOWN",
+        "ENONET", "EHOSTUNREACH", "EOPNOTSUPP", "ENETUNREACH",
+    )
+    if hasattr(errno, name)
+)  # fmt: skip
 #: The standard library's socket class, even when gevent has monkey-patched it.
 RawSocket: type[socket.socket] = get_original("socket", "socket")
 
@@ -263,6 +273,8 @@ class ListeningSocket(_Socket):
             except BlockingIOError:
                 self._wait_readable()
             except OSError as e:
+                if e.errno in _ACCEPT_RETRY:
+                    continue  # that client went away before we accepted it
                 raise translate(e) from e
         family = lsock.family
         conn = StreamSocket(RawSocket(family, socket.SOCK_STREAM, 0, fileno=fd))
