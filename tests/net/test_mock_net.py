@@ -674,3 +674,34 @@ def test_run_server_other_accept_errors_end_it(transcript):
         Net.run_server(sock, lambda f, a: None, on_error=_reraise)
 
     assert transcript(main) == ["Exception: ValueError: broken"]
+
+
+def test_unconfigured_mock_fails_loudly(transcript):
+    def main():
+        with Switch() as sw:
+            Net.connect(mock.Net.make("mock-net"), ADDR, sw=sw)
+
+    assert transcript(main) == [
+        "mock-net: connect to tcp:127.0.0.1:8081",
+        "Exception: RuntimeError: mock-net: connect: no more actions configured",
+    ]
+
+
+def test_mock_listen_and_getnameinfo(transcript):
+    def main():
+        net = mock.Net.make("mock-net")
+        listener = mock.Net.listening_socket("tcp/80", ADDR)
+        mock.Net.on_listen(net, [Return(listener)])
+        mock.Net.on_getnameinfo(net, [Return(("localhost", "http"))])
+        with Switch() as sw:
+            sock = Net.listen(net, ADDR, sw=sw, backlog=5)
+            traceln("listening on %s", Net.listening_addr(sock))
+            return Net.getnameinfo(net, ADDR)
+
+    assert transcript(main) == [
+        "mock-net: listen on tcp:127.0.0.1:8081",
+        "listening on tcp:127.0.0.1:8081",
+        "mock-net: getnameinfo tcp:127.0.0.1:8081",
+        "tcp/80: closed",
+        "-> ('localhost', 'http')",
+    ]
