@@ -227,7 +227,11 @@ class StreamSocket(_Socket):
     def _copy_splice(self, src: StreamSocket) -> None:
         flags = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
         in_fd, out_fd = src._sock.fileno(), self._sock.fileno()
-        r, w = os.pipe()
+        try:
+            r, w = os.pipe()
+        except OSError:  # out of fds (EMFILE...): the buffered path needs none
+            copy_via_buffer(src, self)
+            return
         try:
             while True:
                 try:

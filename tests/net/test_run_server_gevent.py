@@ -171,9 +171,13 @@ SERVER_WITH_FEW_FDS = textwrap.dedent(
             server = Net.listen(env.net, Net.Sockaddr.Tcp(Net.Ipaddr.V4.loopback, 0),
                                 sw=sw, backlog=64)
             print(Net.listening_addr(server).port, flush=True)
-            # Room for two connections at a time, no more.
-            in_use = len(os.listdir("/proc/self/fd"))
-            resource.setrlimit(resource.RLIMIT_NOFILE, (in_use + 2, in_use + 2))
+            # Room for two connections at a time, no more: new fds take the lowest
+            # free numbers, so after closing these two probes exactly two are free.
+            probes = [os.open(os.devnull, os.O_RDONLY) for _ in range(2)]
+            limit = max(probes) + 1
+            for p in probes:
+                os.close(p)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
             stop, set_stop = Promise.create()
             served = [0]
 
@@ -199,6 +203,7 @@ def test_running_out_of_fds_backs_off_and_resumes():
         stdout=subprocess.PIPE,
         text=True,
     )
+    clients: list[socket.socket] = []
     try:
         assert proc.stdout is not None
         port = int(proc.stdout.readline())
@@ -210,10 +215,12 @@ def test_running_out_of_fds_backs_off_and_resumes():
             c.close()
         out, _ = proc.communicate(timeout=30)
     finally:
+        for c in clients:
+            c.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     assert proc.returncode == 0
     lines = out.splitlines()
-    assert lines[-1] == "served 8"
-    assert "on_error errno 24" in lines  # EMFILE was reported, not fatal
+    assert lines[-1] == "served 8", out
+    assert "on_error errno 24" in lines, out  # EMFILE was reported, not fatal
