@@ -137,7 +137,7 @@ class Network:
         sw.check()
         conn = StreamSocket(RawSocket(family_of(addr), socket.SOCK_STREAM))
         try:
-            raw = conn._sock
+            raw = conn.raw
             for opt, value in options:
                 _sockopt.setsockopt(raw, opt, value)
             if bind_to is not None:
@@ -146,7 +146,7 @@ class Network:
             while True:
                 err = raw.connect_ex(target)
                 if err in _INPROGRESS:
-                    conn._wait_writable()
+                    conn.wait_writable()
                     err = raw.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                     if err == errno.EAGAIN and isinstance(addr, Unix):
                         continue  # the listener's backlog was full: try again

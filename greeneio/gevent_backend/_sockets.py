@@ -115,14 +115,21 @@ class _Socket(Closeable):
     def fileno(self) -> int:
         return self._sock.fileno()
 
+    @property
+    def raw(self) -> socket.socket:
+        """The OS socket (owned by this object: do not close it)."""
+        return self._sock
+
     # Our fiber may have been cancelled while it was running (the core then
     # leaves it to check for itself): check before every wait.
 
-    def _wait_readable(self) -> None:
+    def wait_readable(self) -> None:
+        """Block until the socket is readable. Cancellable."""
         current().cc.check()
         self._hub.wait(self._rw)
 
-    def _wait_writable(self) -> None:
+    def wait_writable(self) -> None:
+        """Block until the socket is writable. Cancellable."""
         current().cc.check()
         self._hub.wait(self._ww)
 
@@ -178,7 +185,7 @@ class StreamSocket(_Socket):
             try:
                 n = recv_into(buf)
             except BlockingIOError:
-                self._wait_readable()
+                self.wait_readable()
                 continue
             except OSError as e:
                 raise translate(e) from e
@@ -194,7 +201,7 @@ class StreamSocket(_Socket):
                     return sock.send(bufs[0])
                 return sock.sendmsg(bufs)
             except BlockingIOError:
-                self._wait_writable()
+                self.wait_writable()
             except OSError as e:
                 raise translate(e) from e
 
@@ -217,7 +224,7 @@ class StreamSocket(_Socket):
                 # offset None: read from (and advance) the file's own position.
                 n = os.sendfile(out_fd, in_fd, None, _SPLICE_CHUNK)
             except BlockingIOError:
-                self._wait_writable()
+                self.wait_writable()
                 continue
             except OSError as e:
                 raise translate(e) from e
@@ -226,7 +233,7 @@ class StreamSocket(_Socket):
 
     def _copy_splice(self, src: StreamSocket) -> None:
         flags = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
-        in_fd, out_fd = src._sock.fileno(), self._sock.fileno()
+        in_fd, out_fd = src.raw.fileno(), self._sock.fileno()
         try:
             r, w = os.pipe()
         except OSError:  # out of fds (EMFILE...): the buffered path needs none
@@ -237,7 +244,7 @@ class StreamSocket(_Socket):
                 try:
                     n = os.splice(in_fd, w, _SPLICE_CHUNK, flags=flags)
                 except BlockingIOError:
-                    src._wait_readable()  # the pipe is empty here, so the source is
+                    src.wait_readable()  # the pipe is empty here, so the source is
                     continue
                 except OSError as e:
                     raise translate(e) from e
@@ -247,7 +254,7 @@ class StreamSocket(_Socket):
                     try:
                         n -= os.splice(r, out_fd, n, flags=flags)
                     except BlockingIOError:
-                        self._wait_writable()
+                        self.wait_writable()
                     except OSError as e:
                         raise translate(e) from e
         finally:
@@ -275,7 +282,7 @@ class ListeningSocket(_Socket):
                 fd, addr = lsock._accept()  # type: ignore[attr-defined]
                 break
             except BlockingIOError:
-                self._wait_readable()
+                self.wait_readable()
             except OSError as e:
                 if e.errno in _ACCEPT_RETRY:
                     continue  # that client went away before we accepted it
@@ -311,7 +318,7 @@ class DatagramSocket(_Socket):
                     sock.sendmsg(bufs, (), 0, address)
                 return
             except BlockingIOError:
-                self._wait_writable()
+                self.wait_writable()
             except OSError as e:
                 raise translate(e) from e
 
@@ -322,7 +329,7 @@ class DatagramSocket(_Socket):
                 n, addr = sock.recvfrom_into(buf)
                 break
             except BlockingIOError:
-                self._wait_readable()
+                self.wait_readable()
             except OSError as e:
                 raise translate(e) from e
         return from_os(sock.family, addr, datagram=True), n  # type: ignore[return-value]

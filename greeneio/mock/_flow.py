@@ -12,13 +12,13 @@ from greeneio._quote import pp_data, quote
 from greeneio.flow import Buffer, Closeable
 from greeneio.interfaces import IClose, IShutdown, ISink, ISocket, ISource, IStreamSocket
 from greeneio.mock._action import Action, Handler, Raise, Return
-from greeneio.mock._sockopt import getsockopt, setsockopt
+from greeneio.mock._sockopt import TracedOptions
 
 __all__ = ["Flow", "MockFlow"]
 
 
 @implementer(IStreamSocket, ISource, ISink, IShutdown, ISocket, IClose)
-class MockFlow(Closeable):
+class MockFlow(TracedOptions, Closeable):
     """A flow (and stream socket) that reads what ``on_read`` says and traces
     what is done to it."""
 
@@ -82,12 +82,6 @@ class MockFlow(Closeable):
         for hook in hooks:
             hook.remove()
         traceln("%s: closed", self.label)
-
-    def setsockopt(self, opt: Any, value: Any) -> None:
-        setsockopt(self.label, opt, value)
-
-    def getsockopt(self, opt: Any) -> Any:
-        return getsockopt(self.label, opt)
 
     def __repr__(self) -> str:
         return f"<mock flow {self.label}>"

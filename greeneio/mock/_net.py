@@ -17,7 +17,7 @@ from greeneio._quote import pp_arg
 from greeneio.flow import Closeable
 from greeneio.interfaces import IClose, IListeningSocket, INetwork, ISocket
 from greeneio.mock._action import Action, Handler
-from greeneio.mock._sockopt import getsockopt, setsockopt
+from greeneio.mock._sockopt import TracedOptions
 from greeneio.net.ipaddr import Ipaddr
 from greeneio.net.sockaddr import Tcp, UdpV4, UdpV6, Unix
 
@@ -83,7 +83,7 @@ class MockNetwork:
 
 
 @implementer(IListeningSocket, ISocket, IClose)
-class MockListeningSocket(Closeable):
+class MockListeningSocket(TracedOptions, Closeable):
     """A listening socket whose connections come from ``on_accept``."""
 
     def __init__(self, label: str, listening_addr: Tcp | Unix) -> None:
@@ -102,12 +102,6 @@ class MockListeningSocket(Closeable):
 
     def close(self) -> None:
         traceln("%s: closed", self.label)
-
-    def setsockopt(self, opt: Any, value: Any) -> None:
-        setsockopt(self.label, opt, value)
-
-    def getsockopt(self, opt: Any) -> Any:
-        return getsockopt(self.label, opt)
 
     def __repr__(self) -> str:
         return f"<mock listening socket {self.label}>"

@@ -8,7 +8,7 @@ from greeneio._core.trace import traceln
 from greeneio.net.errors import InvalidOption
 from greeneio.net.sockopt import Sockopt, pp_binding
 
-__all__ = ["getsockopt", "setsockopt"]
+__all__ = ["TracedOptions", "getsockopt", "setsockopt"]
 
 _DEFAULTS: dict[str, Any] = {"bool": False, "int": 0, "float": 0.0}
 _PORTABLE = frozenset(list(Sockopt)[: list(Sockopt).index(Sockopt.SO_SNDTIMEO) + 1])
@@ -25,3 +25,15 @@ def getsockopt(label: str, opt: Sockopt) -> Any:
     value = _DEFAULTS.get(opt.kind)  # optint (SO_LINGER): None
     traceln("%s: getsockopt %s", label, pp_binding(opt, value))
     return value
+
+
+class TracedOptions:
+    """Mixin for mock sockets: ``setsockopt``/``getsockopt`` traced under ``self.label``."""
+
+    label: str
+
+    def setsockopt(self, opt: Sockopt, value: Any) -> None:
+        setsockopt(self.label, opt, value)
+
+    def getsockopt(self, opt: Sockopt) -> Any:
+        return getsockopt(self.label, opt)
