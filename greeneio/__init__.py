@@ -15,6 +15,7 @@ This module only re-exports the public names.
 
 from greeneio import buf_read as Buf_read
 from greeneio import buf_write as Buf_write
+from greeneio import domain_manager as Domain_manager
 from greeneio import flow as Flow
 from greeneio import fs as Fs
 from greeneio import net as Net
@@ -31,6 +32,7 @@ __all__ = (
     "Buf_read",
     "Buf_write",
     "Cancel",
+    "Domain_manager",
     "Exn",
     "Fiber",
     "Flow",

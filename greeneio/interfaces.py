@@ -22,6 +22,7 @@ __all__ = [
     "IClock",
     "IClose",
     "IDatagramSocket",
+    "IDomainManager",
     "IFd",
     "IListeningSocket",
     "INetwork",
@@ -178,3 +179,24 @@ class INetwork(Interface):
 
     def getnameinfo(addr: Any) -> tuple[str, str]:
         """``(host, service)`` names for the address ``addr``."""
+
+
+# -- Domains --------------------------------------------------------------------
+
+
+class IDomainManager(Interface):
+    """Runs code in other domains (Eio's ``Domain_manager``): forked worker
+    processes on the gevent backend, fibers with a domain id on the mock."""
+
+    def run(fn: Any) -> Any:
+        """Run ``fn()`` in a new domain with its own scheduler; return its result or
+        raise its exception. Blocks; cancelling the caller ends the domain."""
+
+    def semaphore(n: int) -> Any:
+        """A semaphore of ``n`` permits shared by this domain and every domain
+        started later: ``acquire()`` (blocking, cancellable) and ``release()``."""
+
+    def share(promise: Any) -> Any:
+        """Something whose ``await_()`` returns once ``promise`` (of this domain) is
+        resolved, usable here and in every domain started later. The value is not
+        carried across domains."""

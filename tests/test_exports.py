@@ -9,6 +9,7 @@ EXPECTED_TOP = {
     "Buf_read",
     "Buf_write",
     "Cancel",
+    "Domain_manager",
     "Exn",
     "Fiber",
     "Flow",
@@ -78,6 +79,9 @@ def test_module_members_exist():
         (greeneio.Net.Ipaddr, "V4 V6 of_raw parse fold of_ipaddress to_ipaddress"),
         (greeneio.mock, "Backend Deadlock Flow Net Return Raise Run Clock"),
         (greeneio.mock.Net, "make on_getaddrinfo on_connect listening_socket on_accept"),
+        (greeneio.mock.Domain_manager, "run create"),
+        (greeneio.Domain_manager, "run"),
+        (Fiber, "create_key get with_binding without_binding"),
     ]:
         missing = [n for n in names.split() if not hasattr(mod, n)]
         assert not missing, (mod, missing)

@@ -99,12 +99,14 @@ _RESUMING = Waker(None)
 class FiberGreenlet(RawGreenlet):  # type: ignore[misc]
     """A greenlet that is a greeneio fiber: it knows its scheduler and cancel context."""
 
-    __slots__ = ("armed", "cc", "sched", "waker")
+    __slots__ = ("armed", "bindings", "cc", "sched", "waker")
 
     cc: CancelContext
     sched: Scheduler
     waker: Waker | None
     armed: bool
+    #: Fiber-local values (``Fiber.with_binding``), shared with forked children.
+    bindings: dict[Any, Any] | None
 
 
 def current() -> FiberGreenlet:
@@ -129,6 +131,8 @@ def new_fiber(sched: Scheduler, cc: CancelContext, run: Callable[..., object]) -
     fiber.cc = cc
     fiber.waker = None
     fiber.armed = False
+    parent = getcurrent()
+    fiber.bindings = parent.bindings if isinstance(parent, FiberGreenlet) else None
     cc.fibers[fiber] = None
     return fiber
 

@@ -25,15 +25,20 @@ __all__ = [
     "any",
     "await_cancel",
     "both",
+    "Key",
     "check",
+    "create_key",
     "first",
     "fork",
     "fork_daemon",
     "fork_promise",
+    "get",
     "is_cancelled",
     "List",
     "n_any",
     "pair",
+    "with_binding",
+    "without_binding",
     "yield_",
 ]
 
@@ -368,3 +373,59 @@ class List:
                 free[0] -= 1
                 fork(job, i, x, sw=sw)
         return results
+
+
+# -- fiber-local values ----------------------------------------------------------
+
+
+class Key:
+    """A key for fiber-local values (Eio's ``Fiber.key``); make one with :func:`create_key`."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<Fiber.Key {self.name or hex(id(self))}>"
+
+
+def create_key(name: str | None = None) -> Key:
+    """A new key; values bound to it are seen by the fiber and the fibers it forks."""
+    return Key(name)
+
+
+def _key_arg(key: object, fn: str) -> Key:
+    if not isinstance(key, Key):
+        raise TypeError(f"Fiber.{fn}: key must be a Fiber.Key (from create_key), not {key!r}")
+    return key
+
+
+def get(key: Key) -> Any:
+    """The value bound to ``key`` in the current fiber, or None."""
+    bindings = _greenlet.current().bindings
+    return None if bindings is None else bindings.get(_key_arg(key, "get"))
+
+
+def with_binding(key: Key, value: object, fn: Callable[[], T]) -> T:
+    """``fn()`` with ``key`` bound to ``value`` (also in fibers forked meanwhile)."""
+    _key_arg(key, "with_binding")
+    me = _greenlet.current()
+    old = me.bindings
+    me.bindings = {**(old or {}), key: value}
+    try:
+        return fn()
+    finally:
+        me.bindings = old
+
+
+def without_binding(key: Key, fn: Callable[[], T]) -> T:
+    """``fn()`` with ``key`` unbound."""
+    _key_arg(key, "without_binding")
+    me = _greenlet.current()
+    old = me.bindings
+    me.bindings = {k: v for k, v in (old or {}).items() if k is not key}
+    try:
+        return fn()
+    finally:
+        me.bindings = old

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 __all__ = ["capture", "traceln"]
 
 _sinks: list[Callable[[str], None]] = []
-_prefix: list[str] = [""]
+_prefix: list[str | Callable[[], str]] = [""]
 
 
 def traceln(fmt: object, *args: object) -> None:
@@ -23,7 +23,8 @@ def traceln(fmt: object, *args: object) -> None:
     Never blocks on a fiber switch: output goes straight to the sink or stderr.
     """
     line = (str(fmt) % args) if args else str(fmt)
-    line = _prefix[-1] + line
+    prefix = _prefix[-1]
+    line = (prefix if isinstance(prefix, str) else prefix()) + line
     if _sinks:
         _sinks[-1](line)
     else:
@@ -50,8 +51,8 @@ def capture() -> Iterator[list[str]]:
 
 
 @contextmanager
-def prefixed(prefix: str) -> Iterator[None]:
-    """Prefix every traced line with ``prefix`` while the block runs."""
+def prefixed(prefix: str | Callable[[], str]) -> Iterator[None]:
+    """Prefix every traced line with ``prefix`` (or ``prefix()``) while the block runs."""
     _prefix.append(prefix)
     try:
         yield

@@ -9,6 +9,7 @@ scheduler with virtual time; ``Flow.make(label)`` is a scripted flow and
 from greeneio.mock._action import Raise, Return, Run
 from greeneio.mock._backend import Backend, Deadlock, MockEnv
 from greeneio.mock._clock import Clock
+from greeneio.mock._domains import Domain_manager
 from greeneio.mock._flow import Flow, MockFlow
 from greeneio.mock._net import MockListeningSocket, MockNetwork, Net
 
@@ -16,6 +17,7 @@ __all__ = (
     "Backend",
     "Clock",
     "Deadlock",
+    "Domain_manager",
     "Flow",
     "MockEnv",
     "MockFlow",

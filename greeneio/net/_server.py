@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from greeneio import time as Time
 from greeneio._core import _greenlet
@@ -23,6 +23,7 @@ from greeneio._core.cancel import Cancelled
 from greeneio._core.promise import Promise
 from greeneio._core.semaphore import Semaphore
 from greeneio._core.switch import Switch
+from greeneio.interfaces import IDomainManager
 from greeneio.net._api import Handler, _callable_arg, _listening_arg, accept_fork
 
 __all__ = ["run_server"]
@@ -43,14 +44,20 @@ def _positive_int(v: object, name: str) -> None:
         raise ValueError(f"Net.run_server: {name} must be > 0, not {v}")
 
 
-def _domains_arg(v: object) -> None:
+def _domains_arg(v: object) -> tuple[Any, int]:
     if not (isinstance(v, tuple) and len(v) == 2):
         raise TypeError(f"Net.run_server: additional_domains must be (domain_mgr, n), not {v!r}")
-    n = v[1]
+    dm, n = v
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"Net.run_server: additional_domains count must be an int, not {n!r}")
     if n < 0:
         raise ValueError(f"Net.run_server: additional_domains count must be >= 0, not {n}")
+    if not IDomainManager.providedBy(dm):
+        raise TypeError(
+            "Net.run_server: additional_domains needs a domain manager (env.domain_mgr), "
+            f"not {dm!r}"
+        )
+    return dm, n
 
 
 def run_server(
@@ -85,33 +92,63 @@ def run_server(
             raise TypeError(f"Net.run_server: grace must be a number of seconds, not {grace!r}")
         if grace < 0:
             raise ValueError(f"Net.run_server: grace must be >= 0, not {grace}")
-    if additional_domains is not None:
-        _domains_arg(additional_domains)
-        # Worker processes (Domain_manager) are being built in issue #4.
-        raise NotImplementedError("Net.run_server: additional_domains is not supported yet")
-    return serve(listening, handler, on_error, max_connections, stop, grace)
+    if additional_domains is None:
+        limiter = Semaphore(max_connections) if max_connections is not None else None
+        return serve(listening, handler, on_error, limiter, stop.await_ if stop else None, grace)
+    dm, n = _domains_arg(additional_domains)
+    return _serve_in_domains(listening, handler, on_error, max_connections, dm, n, stop, grace)
+
+
+def _serve_in_domains(
+    listening: Any,
+    handler: Handler,
+    on_error: Callable[[BaseException], object],
+    max_connections: int | None,
+    dm: Any,
+    n: int,
+    stop: Promise[Any] | None,
+    grace: float | None,
+) -> Any:
+    """Eio's run_server with domains: ``n`` more accept loops, each in a domain of
+    ``dm``, sharing one connection limit; ``stop`` reaches them through a
+    domain-shared event."""
+    limiter = dm.semaphore(max_connections) if max_connections is not None else None
+    shared_stop = dm.share(stop) if stop is not None else None
+
+    def worker() -> None:
+        wait = shared_stop.await_ if shared_stop is not None else None
+        serve(listening, handler, on_error, limiter, wait, grace)
+
+    with Switch(name="run_server") as sw:
+        for _ in range(n):
+            Fiber.fork(dm.run, worker, sw=sw)
+        return serve(listening, handler, on_error, limiter, stop.await_ if stop else None, grace)
 
 
 def serve(
     listening: Any,
     handler: Handler,
     on_error: Callable[[BaseException], object],
-    max_connections: int | None,
-    stop: Promise[Any] | None,
+    connections: Any,
+    wait_stop: Callable[[], Any] | None,
     grace: float | None,
 ) -> Any:
-    """``run_server`` in this process, arguments already checked."""
+    """One accept loop (in this domain), arguments already checked.
+
+    ``connections`` (None: no limit) has ``acquire``/``release``; ``wait_stop``
+    (None: never stop) blocks until the server should stop and returns the
+    value to return.
+    """
     clock = _greenlet.current().sched.clock
-    connections = Semaphore(max_connections) if max_connections is not None else None
     expired = _GraceExpired(f"run_server: the grace period of {grace}s ran out")
 
     def counted(flow: Any, addr: Any) -> None:
         try:
             handler(flow, addr)
         finally:
-            connections.release()  # type: ignore[union-attr]
+            connections.release()
 
-    def accept_loop(sw: Switch) -> None:
+    def accept_loop(sw: Switch) -> NoReturn:
         delay = 0.0
         while True:
             if connections is not None:
@@ -137,9 +174,9 @@ def serve(
 
     try:
         with Switch(name="run_server") as sw:
-            if stop is None:
+            if wait_stop is None:
                 accept_loop(sw)  # ends only by raising
-            value = Fiber.first(lambda: accept_loop(sw), stop.await_)  # type: ignore[union-attr]
+            value = Fiber.first(lambda: accept_loop(sw), wait_stop)
             if grace is not None:
                 Fiber.fork_daemon(expire_after, sw, grace, sw=sw)
     except Cancelled as c:

@@ -705,3 +705,115 @@ def test_mock_listen_and_getnameinfo(transcript):
         "tcp/80: closed",
         "-> ('localhost', 'http')",
     ]
+
+
+# -- run_server with mock domains ----------------------------------------------
+
+
+def mock_listener_domains(n_clients: int, n_domains: int) -> Any:
+    def make_flow(i: int) -> Any:
+        def make() -> Any:
+            Fiber.yield_()  # load balance
+            flow = mock.Flow.make(f"flow{i}")
+            mock.Flow.on_read(flow, [Return(b"Hi"), Raise(EOFError())])
+            return flow, Net.Sockaddr.Tcp(LOOPBACK, 30000 + i)
+
+        return make
+
+    sock = mock.Net.listening_socket("tcp/80")
+    actions = [Run(make_flow(i)) for i in range(n_clients)]
+    actions += [Run(Fiber.await_cancel) for _ in range(n_domains)]
+    mock.Net.on_accept(sock, actions)
+    return sock
+
+
+def test_run_server_3_domains_graceful(transcript):
+    def main():
+        def with_dm(dm):
+            sock = mock_listener_domains(10, 3)
+            stop, set_stop = Promise.create()
+
+            def shutdown():
+                Fiber.yield_()
+                Promise.resolve(set_stop, None)
+                Fiber.yield_()
+                traceln("Requested graceful shutdown")
+
+            Fiber.both(
+                lambda: Net.run_server(
+                    sock,
+                    handle_connection,
+                    additional_domains=(dm, 2),
+                    max_connections=10,
+                    on_error=_reraise,
+                    stop=stop,
+                ),
+                shutdown,
+            )
+
+        mock.Domain_manager.run(with_dm)
+
+    assert transcript(main) == [
+        "[1] tcp/80: accepted connection from tcp:127.0.0.1:30000",
+        '[1] flow0: read "Hi"',
+        "[2] tcp/80: accepted connection from tcp:127.0.0.1:30001",
+        '[2] flow1: read "Hi"',
+        "[0] tcp/80: accepted connection from tcp:127.0.0.1:30002",
+        '[0] flow2: read "Hi"',
+        '[1] flow0: wrote "Bye"',
+        "[1] flow0: closed",
+        "[1] tcp/80: accepted connection from tcp:127.0.0.1:30003",
+        '[1] flow3: read "Hi"',
+        '[2] flow1: wrote "Bye"',
+        "[2] flow1: closed",
+        "[2] tcp/80: accepted connection from tcp:127.0.0.1:30004",
+        '[2] flow4: read "Hi"',
+        '[0] flow2: wrote "Bye"',
+        "[0] flow2: closed",
+        "[0] tcp/80: accepted connection from tcp:127.0.0.1:30005",
+        '[0] flow5: read "Hi"',
+        "[0] Requested graceful shutdown",
+        '[1] flow3: wrote "Bye"',
+        "[1] flow3: closed",
+        '[2] flow4: wrote "Bye"',
+        "[2] flow4: closed",
+        '[0] flow5: wrote "Bye"',
+        "[0] flow5: closed",
+        "-> None",
+    ]
+
+
+def test_run_server_3_domains_abort(transcript):
+    def main():
+        def with_dm(dm):
+            sock = mock_listener_domains(10, 3)
+
+            def fail():
+                Fiber.yield_()
+                raise RuntimeError("Simulated error")
+
+            Fiber.both(
+                lambda: Net.run_server(
+                    sock,
+                    handle_connection,
+                    additional_domains=(dm, 2),
+                    max_connections=10,
+                    on_error=_reraise,
+                ),
+                fail,
+            )
+
+        mock.Domain_manager.run(with_dm)
+
+    assert transcript(main) == [
+        "[1] tcp/80: accepted connection from tcp:127.0.0.1:30000",
+        '[1] flow0: read "Hi"',
+        "[2] tcp/80: accepted connection from tcp:127.0.0.1:30001",
+        '[2] flow1: read "Hi"',
+        "[0] tcp/80: accepted connection from tcp:127.0.0.1:30002",
+        '[0] flow2: read "Hi"',
+        "[1] flow0: closed",
+        "[2] flow1: closed",
+        "[0] flow2: closed",
+        "Exception: RuntimeError: Simulated error",
+    ]
