@@ -13,7 +13,7 @@ from greeneio.gevent_backend import Env, make_env
 
 T = TypeVar("T")
 
-__all__ = ["run"]
+__all__ = ["run", "run_main"]
 
 
 def run(main: Callable[[Env], T]) -> T:
@@ -26,6 +26,16 @@ def run(main: Callable[[Env], T]) -> T:
     """
     if not callable(main):
         raise TypeError(f"greeneio.run: main must be callable, not {main!r}")
+    return run_main(main)
+
+
+def run_main(
+    main: Callable[[Env], T],
+    on_start: Callable[[Callable[[BaseException], None]], None] | None = None,
+) -> T:
+    """:func:`run`, for backends too: ``on_start(cancel)`` is called in the hub's
+    thread before ``main`` starts; ``cancel(exc)`` may then be called from the
+    hub's thread to cancel the main fiber (worker processes use it for SIGTERM)."""
     if _greenlet.current_or_none() is not None:
         raise RuntimeError("greeneio.run: already inside greeneio.run (use Fiber.fork instead)")
     import gevent
@@ -53,6 +63,12 @@ def run(main: Callable[[Env], T]) -> T:
         if root_cc.reason is None:
             root_cc.cancel(KeyboardInterrupt())
 
+    def cancel(exc: BaseException) -> None:
+        if root_cc.reason is None:
+            root_cc.cancel(exc)
+
+    if on_start is not None:
+        on_start(cancel)
     handler = None
     if threading.current_thread() is threading.main_thread():
         handler = gevent.signal_handler(signal.SIGINT, on_sigint)

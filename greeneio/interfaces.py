@@ -192,11 +192,12 @@ class IDomainManager(Interface):
         """Run ``fn()`` in a new domain with its own scheduler; return its result or
         raise its exception. Blocks; cancelling the caller ends the domain."""
 
-    def semaphore(n: int) -> Any:
+    def semaphore(n: int, sw: Any) -> Any:
         """A semaphore of ``n`` permits shared by this domain and every domain
-        started later: ``acquire()`` (blocking, cancellable) and ``release()``."""
+        started later: ``acquire()`` (blocking, cancellable) and ``release()``.
+        Released with ``sw``."""
 
-    def share(promise: Any) -> Any:
+    def share(promise: Any, sw: Any) -> Any:
         """Something whose ``await_()`` returns once ``promise`` (of this domain) is
         resolved, usable here and in every domain started later. The value is not
-        carried across domains."""
+        carried across domains. Released with ``sw``."""

@@ -126,12 +126,25 @@ class _Socket(Closeable):
     def wait_readable(self) -> None:
         """Block until the socket is readable. Cancellable."""
         current().cc.check()
+        if get_hub() is not self._hub:
+            self._rebind()
         self._hub.wait(self._rw)
 
     def wait_writable(self) -> None:
         """Block until the socket is writable. Cancellable."""
         current().cc.check()
+        if get_hub() is not self._hub:
+            self._rebind()
         self._hub.wait(self._ww)
+
+    def _rebind(self) -> None:
+        # Used from another thread's hub: a worker process's fresh hub, after
+        # fork. The old watchers belong to a loop that will not run here.
+        hub = get_hub()
+        fd = self._sock.fileno()
+        self._hub = hub
+        self._rw = hub.loop.io(fd, 1)
+        self._ww = hub.loop.io(fd, 2)
 
     def close(self) -> None:
         if self._closed:

@@ -11,6 +11,7 @@ from zope.interface import implementer
 from greeneio._core import fiber as Fiber
 from greeneio._core.promise import Promise
 from greeneio._core.semaphore import Semaphore
+from greeneio._core.switch import Switch
 from greeneio._core.trace import prefixed
 from greeneio.interfaces import IDomainManager
 
@@ -34,10 +35,10 @@ class FakeDomainManager:
         self.next_domain_id += 1
         return Fiber.with_binding(ID, str(domain), fn)
 
-    def semaphore(self, n: int) -> Semaphore:
+    def semaphore(self, n: int, sw: Switch) -> Semaphore:
         return Semaphore(n)
 
-    def share(self, promise: Promise[T]) -> Promise[T]:
+    def share(self, promise: Promise[T], sw: Switch) -> Promise[T]:
         return promise  # every mock domain shares memory
 
     def __repr__(self) -> str:

@@ -112,14 +112,14 @@ def _serve_in_domains(
     """Eio's run_server with domains: ``n`` more accept loops, each in a domain of
     ``dm``, sharing one connection limit; ``stop`` reaches them through a
     domain-shared event."""
-    limiter = dm.semaphore(max_connections) if max_connections is not None else None
-    shared_stop = dm.share(stop) if stop is not None else None
-
-    def worker() -> None:
-        wait = shared_stop.await_ if shared_stop is not None else None
-        serve(listening, handler, on_error, limiter, wait, grace)
-
     with Switch(name="run_server") as sw:
+        limiter = dm.semaphore(max_connections, sw) if max_connections is not None else None
+        shared_stop = dm.share(stop, sw) if stop is not None else None
+
+        def worker() -> None:
+            wait = shared_stop.await_ if shared_stop is not None else None
+            serve(listening, handler, on_error, limiter, wait, grace)
+
         for _ in range(n):
             Fiber.fork(dm.run, worker, sw=sw)
         return serve(listening, handler, on_error, limiter, stop.await_ if stop else None, grace)
