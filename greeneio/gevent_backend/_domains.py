@@ -76,7 +76,7 @@ def _nonblocking(fd: int) -> None:
 def _read_until_eof(fd: int) -> bytes:
     """Everything written to the pipe ``fd`` until all writers closed it. Cancellable."""
     _nonblocking(fd)
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         try:
             data = os.read(fd, 65536)
@@ -123,7 +123,7 @@ class ProcessDomainManager:
             os.close(r)
             self._child(fn, w, parent)
         os.close(w)
-        return self._await_child(pid, r)
+        return self._await_child(pid, r)  # type: ignore[no-any-return]
 
     def _child(self, fn: Callable[[], Any], w: int, parent: int) -> NoReturn:
         code = 0
