@@ -197,6 +197,10 @@ class IDomainManager(Interface):
         started later: ``acquire()`` (blocking, cancellable) and ``release()``.
         Released with ``sw``."""
 
+    def counters(n: int, sw: Any) -> Any:
+        """``n`` integer counters shared like :meth:`semaphore`: ``add(i, delta)``
+        (each counter written by one domain only) and ``values() -> list[int]``."""
+
     def share(promise: Any, sw: Any) -> Any:
         """Something whose ``await_()`` returns once ``promise`` (of this domain) is
         resolved, usable here and in every domain started later. The value is not

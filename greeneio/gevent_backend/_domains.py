@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import mmap
 import os
 import pickle
 import signal
@@ -177,6 +178,9 @@ class ProcessDomainManager:
         sem = TokenSemaphore(n)
         sw.on_release(sem.close)
         return sem
+
+    def counters(self, n: int, sw: Switch) -> SharedCounters:
+        return SharedCounters(n)
 
     def share(self, promise: Promise[Any], sw: Switch) -> SharedPromise:
         return SharedPromise(promise, sw, self._parent_only)
@@ -338,3 +342,21 @@ class SharedPromise:
                 if e.errno == errno.EBADF:
                     return  # closed here: the promise's switch is over
                 raise
+
+
+class SharedCounters:
+    """Counters in anonymous shared memory, visible to processes forked later.
+
+    Each counter has a single writer (its domain), so plain 8-byte stores suffice.
+    """
+
+    def __init__(self, n: int) -> None:
+        self._mm = mmap.mmap(-1, 8 * max(n, 1))
+        self._a = memoryview(self._mm).cast("q")
+        self._n = n
+
+    def add(self, i: int, delta: int) -> None:
+        self._a[i] += delta
+
+    def values(self) -> list[int]:
+        return self._a[: self._n].tolist()

@@ -23,6 +23,19 @@ __all__ = ["Domain_manager", "FakeDomainManager"]
 ID = Fiber.create_key("mock domain id")
 
 
+class Counters:
+    """Counters shared by mock domains (plain memory)."""
+
+    def __init__(self, n: int) -> None:
+        self._values = [0] * n
+
+    def add(self, i: int, delta: int) -> None:
+        self._values[i] += delta
+
+    def values(self) -> list[int]:
+        return list(self._values)
+
+
 @implementer(IDomainManager)
 class FakeDomainManager:
     """Runs each new "domain" in the calling fiber, with the next id (1, 2 ...)."""
@@ -37,6 +50,9 @@ class FakeDomainManager:
 
     def semaphore(self, n: int, sw: Switch) -> Semaphore:
         return Semaphore(n)
+
+    def counters(self, n: int, sw: Switch) -> Counters:
+        return Counters(n)
 
     def share(self, promise: Promise[T], sw: Switch) -> Promise[T]:
         return promise  # every mock domain shares memory

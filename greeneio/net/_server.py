@@ -13,6 +13,7 @@ back-off of 10 ms, doubling up to 1 s, reset by the next success.
 from __future__ import annotations
 
 import errno
+import functools
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -115,14 +116,16 @@ def _serve_in_domains(
     with Switch(name="run_server") as sw:
         limiter = dm.semaphore(max_connections, sw) if max_connections is not None else None
         shared_stop = dm.share(stop, sw) if stop is not None else None
+        counts = dm.counters(n + 1, sw)  # open connections, per domain (0: this one)
 
-        def worker() -> None:
+        def worker(slot: int) -> None:
             wait = shared_stop.await_ if shared_stop is not None else None
-            serve(listening, handler, on_error, limiter, wait, grace)
+            serve(listening, handler, on_error, limiter, wait, grace, (counts, slot))
 
-        for _ in range(n):
-            Fiber.fork(dm.run, worker, sw=sw)
-        return serve(listening, handler, on_error, limiter, stop.await_ if stop else None, grace)
+        for slot in range(1, n + 1):
+            Fiber.fork(dm.run, functools.partial(worker, slot), sw=sw)
+        wait = stop.await_ if stop else None
+        return serve(listening, handler, on_error, limiter, wait, grace, (counts, 0))
 
 
 def serve(
@@ -132,31 +135,48 @@ def serve(
     connections: Any,
     wait_stop: Callable[[], Any] | None,
     grace: float | None,
+    balance: tuple[Any, int] | None = None,
 ) -> Any:
     """One accept loop (in this domain), arguments already checked.
 
     ``connections`` (None: no limit) has ``acquire``/``release``; ``wait_stop``
     (None: never stop) blocks until the server should stop and returns the
-    value to return.
+    value to return. ``balance`` is ``(counters, my_slot)`` when several
+    domains accept on the same socket (see :func:`_step_back`).
     """
     clock = _greenlet.current().sched.clock
     expired = _GraceExpired(f"run_server: the grace period of {grace}s ran out")
+    inner = handler
+    if connections is not None:
 
-    def counted(flow: Any, addr: Any) -> None:
-        try:
-            handler(flow, addr)
-        finally:
-            connections.release()
+        def limited(flow: Any, addr: Any) -> None:
+            try:
+                inner_limited(flow, addr)
+            finally:
+                connections.release()
+
+        inner_limited, inner = inner, limited
+    if balance is not None:
+        counts, slot = balance
+
+        def tracked(flow: Any, addr: Any) -> None:
+            counts.add(slot, 1)
+            try:
+                inner_tracked(flow, addr)
+            finally:
+                counts.add(slot, -1)
+
+        inner_tracked, inner = inner, tracked
 
     def accept_loop(sw: Switch) -> NoReturn:
         delay = 0.0
         while True:
+            if balance is not None:
+                _step_back(clock, *balance)
             if connections is not None:
                 connections.acquire()
             try:
-                accept_fork(
-                    listening, counted if connections else handler, sw=sw, on_error=on_error
-                )
+                accept_fork(listening, inner, sw=sw, on_error=on_error)
             except BaseException as e:
                 if connections is not None:
                     connections.release()
@@ -183,3 +203,23 @@ def serve(
         if c.reason is not expired:
             raise
     return value
+
+
+STEP_BACK = 0.002
+
+
+def _step_back(clock: Any, counts: Any, slot: int) -> None:
+    """Wait while this domain holds more than its share of the open connections.
+
+    Linux tends to wake the same process for every connection on a shared
+    listening socket. A domain holding more than twice (plus one) the
+    connections of the least loaded one leaves the next accept to the others,
+    looking again every ``STEP_BACK`` seconds.
+    """
+    while True:
+        values = counts.values()
+        mine = values[slot]
+        least = min(v for i, v in enumerate(values) if i != slot)
+        if mine <= 2 * least + 1:
+            return
+        Time.sleep(clock, STEP_BACK)

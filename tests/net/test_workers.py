@@ -1,0 +1,363 @@
+"""run_server with worker processes (additional_domains) and Domain_manager.run,
+on real loopback sockets. No test may leave a child process behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from typing import Any
+
+import pytest
+
+import greeneio
+from greeneio import Domain_manager, Fiber, Flow, Net, Promise, Switch
+
+pytestmark = [pytest.mark.timeout(60)]
+
+V4 = Net.Ipaddr.V4.loopback
+
+
+def children_of(pid: int) -> list[int]:
+    """Live (not zombie) child processes of ``pid``, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        state, ppid = fields[0], int(fields[1])
+        if ppid == pid and state != "Z":
+            found.append(int(entry))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_children_left():
+    yield
+    assert children_of(os.getpid()) == []
+
+
+def pid_handler(flow: Any, _addr: Any) -> None:
+    Flow.copy_string(f"{os.getpid()}\n", flow)
+
+
+def fetch(net: Any, addr: Any) -> bytes:
+    with Switch() as sw:
+        return Flow.read_all(Net.connect(net, addr, sw=sw))
+
+
+# -- Domain_manager.run ------------------------------------------------------------
+
+
+def test_domain_manager_run_returns_the_childs_result():
+    def main(env: Any) -> Any:
+        return Domain_manager.run(env.domain_mgr, lambda: ("from", os.getpid()))
+
+    kind, pid = greeneio.run(main)
+    assert kind == "from" and pid != os.getpid()
+
+
+def test_domain_manager_run_reraises_the_exception():
+    def main(env: Any) -> Any:
+        return Domain_manager.run(env.domain_mgr, lambda: int("nope"))
+
+    with pytest.raises(ValueError, match="invalid literal for int"):
+        greeneio.run(main)
+
+
+def test_domain_manager_run_unpicklable_result_is_a_clear_error():
+    def main(env: Any) -> Any:
+        return Domain_manager.run(env.domain_mgr, lambda: lambda: None)
+
+    with pytest.raises(TypeError, match="the result of the domain could not be pickled"):
+        greeneio.run(main)
+
+
+def test_domain_manager_run_cancelled_kills_the_child():
+    def main(env: Any) -> str:
+        def forever() -> None:
+            while True:
+                time.sleep(1)  # a worker that ignores its hub: only a signal stops it
+
+        Fiber.first(lambda: Domain_manager.run(env.domain_mgr, forever), lambda: None)
+        return "cancelled"
+
+    assert greeneio.run(main) == "cancelled"
+
+
+def test_domain_manager_bad_arguments():
+    with pytest.raises(TypeError, match="domain_mgr must be a domain manager"):
+        Domain_manager.run(object(), print)
+
+
+# -- run_server with workers ----------------------------------------------------
+
+
+def test_2000_clients_served_by_several_processes():
+    def main(env: Any) -> tuple[list[bytes], Any]:
+        with Switch() as sw:
+            server = Net.listen(env.net, Net.Sockaddr.Tcp(V4, 0), sw=sw, backlog=256)
+            addr = Net.listening_addr(server)
+            stop, set_stop = Promise.create()
+            served = Fiber.fork_promise(
+                lambda: Net.run_server(
+                    server,
+                    pid_handler,
+                    on_error=print,
+                    stop=stop,
+                    additional_domains=(env.domain_mgr, 2),
+                ),
+                sw=sw,
+            )
+            replies = Fiber.List.map(lambda _: fetch(env.net, addr), range(2000), max_fibers=100)
+            Promise.resolve(set_stop, "stopped")
+            return replies, served.await_()
+
+    replies, result = greeneio.run(main)
+    assert result == "stopped"
+    assert len(replies) == 2000 and all(r.strip().isdigit() for r in replies)
+    pids = {int(r) for r in replies}
+    assert len(pids) >= 2, pids
+
+
+def test_stop_lets_slow_connections_in_every_worker_finish():
+    def main(env: Any) -> Any:
+        with Switch() as sw:
+            server = Net.listen(env.net, Net.Sockaddr.Tcp(V4, 0), sw=sw, backlog=64)
+            addr = Net.listening_addr(server)
+            stop, set_stop = Promise.create()
+
+            def slow(flow: Any, _addr: Any) -> None:
+                Flow.copy_string("started\n", flow)
+                Flow.read_exact(flow, bytearray(1))  # until the client says "finish"
+                Flow.copy_string(f"done by {os.getpid()}\n", flow)
+
+            served = Fiber.fork_promise(
+                lambda: Net.run_server(
+                    server,
+                    slow,
+                    on_error=print,
+                    stop=stop,
+                    additional_domains=(env.domain_mgr, 2),
+                ),
+                sw=sw,
+            )
+            with Switch() as clients_sw:
+                conns = [Net.connect(env.net, addr, sw=clients_sw) for _ in range(20)]
+                reader = [greeneio.Buf_read.of_flow(c, max_size=100) for c in conns]
+                for r in reader:
+                    assert r.line() == b"started"  # all 20 are inside a handler
+                Promise.resolve(set_stop, "stopped")
+                for c in conns:
+                    Flow.copy_string("!", c)
+                replies = [r.line() for r in reader]
+            result = served.await_()
+            Net.close(server)
+        # The server is gone: a new connection is refused.
+        with Switch() as sw2:
+            try:
+                Net.connect(env.net, addr, sw=sw2)
+                refused = False
+            except Net.Refused:
+                refused = True
+        return replies, result, refused
+
+    replies, result, refused = greeneio.run(main)
+    assert result == "stopped" and refused
+    assert all(r.startswith(b"done by ") for r in replies)
+    assert len({r for r in replies}) >= 2  # several workers were draining
+
+
+def test_cancelling_run_server_closes_connections_and_reaps_workers():
+    def main(env: Any) -> float:
+        with Switch() as sw:
+            server = Net.listen(env.net, Net.Sockaddr.Tcp(V4, 0), sw=sw, backlog=64)
+            addr = Net.listening_addr(server)
+            inside = [0]
+            all_in, set_all_in = Promise.create()
+
+            def stuck(flow: Any, _addr: Any) -> None:
+                Flow.copy_string("in\n", flow)
+                Fiber.await_cancel()
+
+            conns: list[Any] = []
+
+            def clients() -> None:
+                for _ in range(10):
+                    c = Net.connect(env.net, addr, sw=sw)
+                    assert greeneio.Buf_read.of_flow(c, max_size=10).line() == b"in"
+                    conns.append(c)
+                    inside[0] += 1
+                Promise.resolve(set_all_in, None)
+
+            Fiber.first(
+                lambda: Net.run_server(
+                    server, stuck, on_error=print, additional_domains=(env.domain_mgr, 2)
+                ),
+                lambda: (clients(), all_in.await_()),
+            )
+            t0 = time.monotonic()
+            for c in conns:
+                assert Flow.read_all(c) == b""  # closed by the server
+            return time.monotonic() - t0
+
+    assert greeneio.run(main) < 2.0
+
+
+def test_a_worker_killed_with_sigkill_fails_run_server_naming_it():
+    def main(env: Any) -> None:
+        with Switch() as sw:
+            server = Net.listen(env.net, Net.Sockaddr.Tcp(V4, 0), sw=sw, backlog=64)
+            addr = Net.listening_addr(server)
+            victim: list[int] = []
+
+            def killer() -> None:
+                while not victim:
+                    pid = int(fetch(env.net, addr))
+                    if pid != os.getpid():
+                        victim.append(pid)
+                os.kill(victim[0], signal.SIGKILL)
+                Fiber.await_cancel()
+
+            try:
+                Fiber.both(
+                    lambda: Net.run_server(
+                        server, pid_handler, on_error=print, additional_domains=(env.domain_mgr, 2)
+                    ),
+                    killer,
+                )
+            except RuntimeError as e:
+                assert str(e) == f"worker {victim[0]} killed by SIGKILL"
+                return
+            raise AssertionError("run_server did not fail")
+
+    greeneio.run(main)
+
+
+PARENT_SCRIPT = textwrap.dedent(
+    """
+    import greeneio, os, sys
+    from greeneio import Flow, Net, Switch
+
+    def main(env):
+        with Switch() as sw:
+            server = Net.listen(env.net, Net.Sockaddr.Tcp(Net.Ipaddr.V4.loopback, 0),
+                                sw=sw, backlog=64, reuse_addr=True)
+            print(Net.listening_addr(server).port, flush=True)
+            def handler(flow, addr):
+                Flow.copy_string(str(os.getpid()), flow)
+            Net.run_server(server, handler, on_error=print,
+                           additional_domains=(env.domain_mgr, 2))
+
+    greeneio.run(main)
+    """
+)
+
+
+def test_sigkill_of_the_parent_leaves_no_worker_and_frees_the_port():
+    proc = subprocess.Popen(
+        [sys.executable, "-c", PARENT_SCRIPT], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+        seen: set[int] = set()
+        for _ in range(200):  # until both workers are up (or give up)
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                seen.add(int(c.recv(20)))
+            workers = children_of(proc.pid)
+            if len(workers) == 2:
+                break
+        assert len(workers) == 2, workers
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.02)
+        assert not any(_alive(w) for w in workers)
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))  # the port is free again
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_max_connections_is_a_total_across_processes(tmp_path):
+    log = tmp_path / "events"
+
+    def main(env: Any) -> None:
+        with Switch() as sw:
+            server = Net.listen(env.net, Net.Sockaddr.Tcp(V4, 0), sw=sw, backlog=128)
+            addr = Net.listening_addr(server)
+            stop, set_stop = Promise.create()
+
+            def handler(flow: Any, _addr: Any) -> None:
+                fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+                try:
+                    os.write(fd, b"+\n")
+                    Fiber.yield_()
+                    Flow.copy(flow, flow)
+                    os.write(fd, b"-\n")
+                finally:
+                    os.close(fd)
+
+            served = Fiber.fork_promise(
+                lambda: Net.run_server(
+                    server,
+                    handler,
+                    on_error=print,
+                    stop=stop,
+                    max_connections=4,
+                    additional_domains=(env.domain_mgr, 2),
+                ),
+                sw=sw,
+            )
+
+            def client(i: int) -> bytes:
+                with Switch() as csw:
+                    c = Net.connect(env.net, addr, sw=csw)
+                    Flow.copy_string(f"msg {i}", c)
+                    Flow.shutdown(c, "send")
+                    return Flow.read_all(c)
+
+            replies = Fiber.List.map(client, range(200), max_fibers=40)
+            assert replies == [f"msg {i}".encode() for i in range(200)]
+            Promise.resolve(set_stop, None)
+            served.await_()
+
+    greeneio.run(main)
+    level = peak = 0
+    for line in log.read_text().split():
+        level += 1 if line == "+" else -1
+        peak = max(peak, level)
+    assert level == 0
+    assert 1 < peak <= 4, peak
+
+
+def test_additional_domains_negative_count():
+    def main(env: Any) -> None:
+        with Switch() as sw:
+            server = Net.listen(env.net, Net.Sockaddr.Tcp(V4, 0), sw=sw, backlog=1)
+            Net.run_server(server, print, on_error=print, additional_domains=(env.domain_mgr, -1))
+
+    with pytest.raises(ValueError, match="additional_domains count must be >= 0, not -1"):
+        greeneio.run(main)
