@@ -67,7 +67,8 @@ def test_module_members_exist():
             "getaddrinfo_stream getaddrinfo_datagram getnameinfo setsockopt getsockopt close "
             "import_socket_stream import_socket_listening import_socket_datagram "
             "socketpair_stream socketpair_datagram fd Error ConnectionReset ConnectionFailure "
-            "Refused NoMatchingAddresses ConnectionTimeout AddressLookupFailed InvalidOption",
+            "Refused NoMatchingAddresses ConnectionTimeout AddressLookupFailed InvalidOption "
+            "ServerStats",
         ),
         (
             greeneio.Net.Sockopt,

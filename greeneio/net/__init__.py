@@ -34,7 +34,7 @@ from greeneio.net._api import (
     setsockopt,
 )
 from greeneio.net._connect import with_tcp_connect
-from greeneio.net._server import run_server
+from greeneio.net._server import ServerStats, run_server
 from greeneio.net.errors import (
     AddressLookupFailed,
     ConnectionFailure,
@@ -58,6 +58,7 @@ __all__ = (
     "Ipaddr",
     "NoMatchingAddresses",
     "Refused",
+    "ServerStats",
     "Sockaddr",
     "Sockopt",
     "accept",

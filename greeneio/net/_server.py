@@ -27,11 +27,52 @@ from greeneio._core.switch import Switch
 from greeneio.interfaces import IDomainManager
 from greeneio.net._api import Handler, _callable_arg, _listening_arg, accept_fork
 
-__all__ = ["run_server"]
+__all__ = ["ServerStats", "run_server"]
 
 OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 BACKOFF_MIN = 0.01
 BACKOFF_MAX = 1.0
+
+
+class ServerStats:
+    """Live connection counts of a ``run_server``, one entry per process (index 0
+    is the caller, then each worker): pass one as ``run_server(..., stats=)``."""
+
+    __slots__ = ("_counts", "_n")
+
+    def __init__(self) -> None:
+        self._counts: Any = None
+        self._n = 0
+
+    def _attach(self, counts: Any, n: int) -> None:
+        self._counts = counts
+        self._n = n
+
+    def open(self) -> list[int]:
+        """Connections being handled now, per process."""
+        return [] if self._counts is None else self._counts.values()[: self._n]
+
+    def accepted(self) -> list[int]:
+        """Connections accepted so far, per process."""
+        return [] if self._counts is None else self._counts.values()[self._n : 2 * self._n]
+
+    def __repr__(self) -> str:
+        return f"<ServerStats open={self.open()} accepted={self.accepted()}>"
+
+
+class LocalCounters:
+    """Counters for one process (the single-process ``run_server``)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, n: int) -> None:
+        self._values = [0] * n
+
+    def add(self, i: int, delta: int) -> None:
+        self._values[i] += delta
+
+    def values(self) -> list[int]:
+        return list(self._values)
 
 
 class _GraceExpired(Exception):
@@ -70,6 +111,7 @@ def run_server(
     additional_domains: tuple[Any, int] | None = None,
     stop: Promise[Any] | None = None,
     grace: float | None = None,
+    stats: ServerStats | None = None,
 ) -> Any:
     """Serve connections on ``listening`` with ``handler(flow, addr)`` until stopped.
 
@@ -79,7 +121,9 @@ def run_server(
     at most ``grace`` seconds, then cancelled), and its value is returned.
     Cancelling the caller closes every connection at once. Handler errors go
     to ``on_error`` (never ``Cancelled``). Each flow is closed when its handler
-    ends.
+    ends. ``additional_domains=(env.domain_mgr, n)`` also serves from ``n``
+    worker processes (docs/workers.md). ``stats`` (a ``Net.ServerStats``) is
+    kept up to date with per-process open and accepted counts.
     """
     listening = _listening_arg(listening, "run_server")
     _callable_arg(handler, "run_server", "handler")
@@ -93,11 +137,20 @@ def run_server(
             raise TypeError(f"Net.run_server: grace must be a number of seconds, not {grace!r}")
         if grace < 0:
             raise ValueError(f"Net.run_server: grace must be >= 0, not {grace}")
+    if stats is not None and not isinstance(stats, ServerStats):
+        raise TypeError(f"Net.run_server: stats must be a Net.ServerStats, not {stats!r}")
     if additional_domains is None:
         limiter = Semaphore(max_connections) if max_connections is not None else None
-        return serve(listening, handler, on_error, limiter, stop.await_ if stop else None, grace)
+        wait = stop.await_ if stop else None
+        if stats is None:
+            return serve(listening, handler, on_error, limiter, wait, grace)
+        counts = LocalCounters(2)
+        stats._attach(counts, 1)
+        return serve(listening, handler, on_error, limiter, wait, grace, (counts, 0, 1))
     dm, n = _domains_arg(additional_domains)
-    return _serve_in_domains(listening, handler, on_error, max_connections, dm, n, stop, grace)
+    return _serve_in_domains(
+        listening, handler, on_error, max_connections, dm, n, stop, grace, stats
+    )
 
 
 def _serve_in_domains(
@@ -109,6 +162,7 @@ def _serve_in_domains(
     n: int,
     stop: Promise[Any] | None,
     grace: float | None,
+    stats: ServerStats | None,
 ) -> Any:
     """Eio's run_server with domains: ``n`` more accept loops, each in a domain of
     ``dm``, sharing one connection limit; ``stop`` reaches them through a
@@ -116,16 +170,18 @@ def _serve_in_domains(
     with Switch(name="run_server") as sw:
         limiter = dm.semaphore(max_connections, sw) if max_connections is not None else None
         shared_stop = dm.share(stop, sw) if stop is not None else None
-        counts = dm.counters(n + 1, sw)  # open connections, per domain (0: this one)
+        counts = dm.counters(2 * (n + 1), sw)  # open, then accepted, per domain
+        if stats is not None:
+            stats._attach(counts, n + 1)
 
         def worker(slot: int) -> None:
             wait = shared_stop.await_ if shared_stop is not None else None
-            serve(listening, handler, on_error, limiter, wait, grace, (counts, slot))
+            serve(listening, handler, on_error, limiter, wait, grace, (counts, slot, n + 1))
 
         for slot in range(1, n + 1):
             Fiber.fork(dm.run, functools.partial(worker, slot), sw=sw)
         wait = stop.await_ if stop else None
-        return serve(listening, handler, on_error, limiter, wait, grace, (counts, 0))
+        return serve(listening, handler, on_error, limiter, wait, grace, (counts, 0, n + 1))
 
 
 def serve(
@@ -135,14 +191,15 @@ def serve(
     connections: Any,
     wait_stop: Callable[[], Any] | None,
     grace: float | None,
-    balance: tuple[Any, int] | None = None,
+    balance: tuple[Any, int, int] | None = None,
 ) -> Any:
     """One accept loop (in this domain), arguments already checked.
 
     ``connections`` (None: no limit) has ``acquire``/``release``; ``wait_stop``
     (None: never stop) blocks until the server should stop and returns the
-    value to return. ``balance`` is ``(counters, my_slot)`` when several
-    domains accept on the same socket (see :func:`_step_back`).
+    value to return. ``balance`` is ``(counters, my_slot, n_domains)`` when
+    several domains accept on the same socket (see :func:`_step_back`); the
+    counters hold open connections per domain, then accepted ones.
     """
     clock = _greenlet.current().sched.clock
     expired = _GraceExpired(f"run_server: the grace period of {grace}s ran out")
@@ -157,9 +214,10 @@ def serve(
 
         inner_limited, inner = inner, limited
     if balance is not None:
-        counts, slot = balance
+        counts, slot, n_domains = balance
 
         def tracked(flow: Any, addr: Any) -> None:
+            counts.add(n_domains + slot, 1)
             counts.add(slot, 1)
             try:
                 inner_tracked(flow, addr)
@@ -171,8 +229,8 @@ def serve(
     def accept_loop(sw: Switch) -> NoReturn:
         delay = 0.0
         while True:
-            if balance is not None:
-                _step_back(clock, *balance)
+            if balance is not None and n_domains > 1:
+                _step_back(clock, counts, slot, n_domains)
             if connections is not None:
                 connections.acquire()
             try:
@@ -208,7 +266,7 @@ def serve(
 STEP_BACK = 0.002
 
 
-def _step_back(clock: Any, counts: Any, slot: int) -> None:
+def _step_back(clock: Any, counts: Any, slot: int, n_domains: int) -> None:
     """Wait while this domain holds more than its share of the open connections.
 
     Linux tends to wake the same process for every connection on a shared
@@ -217,7 +275,7 @@ def _step_back(clock: Any, counts: Any, slot: int) -> None:
     looking again every ``STEP_BACK`` seconds.
     """
     while True:
-        values = counts.values()
+        values = counts.values()[:n_domains]
         mine = values[slot]
         least = min(v for i, v in enumerate(values) if i != slot)
         if mine <= 2 * least + 1:

@@ -817,3 +817,26 @@ def test_run_server_3_domains_abort(transcript):
         "[0] flow2: closed",
         "Exception: RuntimeError: Simulated error",
     ]
+
+
+def test_run_server_stats_single_process(transcript):
+    stats = Net.ServerStats()
+
+    def main():
+        sock = mock_listener(3)
+        stop, set_stop = Promise.create()
+
+        def check():
+            traceln("open %s accepted %s", stats.open(), stats.accepted())
+            Promise.resolve(set_stop, None)
+
+        Fiber.both(
+            lambda: Net.run_server(
+                sock, handle_connection, on_error=_reraise, stop=stop, stats=stats
+            ),
+            check,
+        )
+
+    lines = transcript(main)
+    assert "open [3] accepted [3]" in lines
+    assert stats.open() == [0] and stats.accepted() == [3]

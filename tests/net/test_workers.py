@@ -103,6 +103,8 @@ def test_domain_manager_bad_arguments():
 
 
 def test_2000_clients_served_by_several_processes():
+    stats = Net.ServerStats()
+
     def main(env: Any) -> tuple[list[bytes], Any]:
         with Switch() as sw:
             server = Net.listen(env.net, Net.Sockaddr.Tcp(V4, 0), sw=sw, backlog=256)
@@ -115,6 +117,7 @@ def test_2000_clients_served_by_several_processes():
                     on_error=print,
                     stop=stop,
                     additional_domains=(env.domain_mgr, 2),
+                    stats=stats,
                 ),
                 sw=sw,
             )
@@ -127,6 +130,9 @@ def test_2000_clients_served_by_several_processes():
     assert len(replies) == 2000 and all(r.strip().isdigit() for r in replies)
     pids = {int(r) for r in replies}
     assert len(pids) >= 2, pids
+    accepted = stats.accepted()  # per process, seen through shared memory
+    assert len(accepted) == 3 and sum(accepted) == 2000, accepted
+    assert stats.open() == [0, 0, 0]
 
 
 def test_stop_lets_slow_connections_in_every_worker_finish():
