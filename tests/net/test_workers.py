@@ -367,3 +367,20 @@ def test_additional_domains_negative_count():
 
     with pytest.raises(ValueError, match="additional_domains count must be >= 0, not -1"):
         greeneio.run(main)
+
+
+def test_buffered_output_is_not_duplicated_by_the_fork():
+    script = textwrap.dedent(
+        """
+        import sys, greeneio
+        from greeneio import Domain_manager
+        def main(env):
+            sys.stdout.write("before fork\\n")  # buffered: stdout is a pipe
+            Domain_manager.run(env.domain_mgr, lambda: print("in child"))
+            print("after")
+        greeneio.run(main)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["before fork", "in child", "after"]
