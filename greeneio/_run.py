@@ -32,10 +32,12 @@ def run(main: Callable[[Env], T]) -> T:
 def run_main(
     main: Callable[[Env], T],
     on_start: Callable[[Callable[[BaseException], None]], None] | None = None,
+    handle_sigint: bool = True,
 ) -> T:
     """:func:`run`, for backends too: ``on_start(cancel)`` is called in the hub's
     thread before ``main`` starts; ``cancel(exc)`` may then be called from the
-    hub's thread to cancel the main fiber (worker processes use it for SIGTERM)."""
+    hub's thread to cancel the main fiber (worker processes use it for SIGTERM).
+    ``handle_sigint=False`` leaves SIGINT to the caller (greeneio-serve drains)."""
     if _greenlet.current_or_none() is not None:
         raise RuntimeError("greeneio.run: already inside greeneio.run (use Fiber.fork instead)")
     import gevent
@@ -70,7 +72,7 @@ def run_main(
     if on_start is not None:
         on_start(cancel)
     handler = None
-    if threading.current_thread() is threading.main_thread():
+    if handle_sigint and threading.current_thread() is threading.main_thread():
         handler = gevent.signal_handler(signal.SIGINT, on_sigint)
     try:
         sched.call_soon(root.switch)

@@ -1,0 +1,180 @@
+"""greeneio-serve's command line: parsing and checking, before anything runs.
+
+Every mistake becomes one ``UsageError`` line; ``__main__`` prints it and
+exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from greeneio import Net
+
+SERVICES = ("echo", "discard", "chargen", "daytime", "udp-echo", "http", "proxy", "app")
+DEFAULT_PORT = 7000
+
+
+class UsageError(Exception):
+    """Bad command-line input: one line saying what is wrong."""
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where to listen: ``kind`` is tcp, udp, unix or fd; ``host`` may be a name."""
+
+    kind: str
+    host: str = ""
+    port: int = 0
+    path: str = ""
+    fd: int = -1
+    text: str = ""
+
+
+@dataclass
+class Options:
+    service: str
+    listen: list[Listen] = field(default_factory=list)
+    workers: int = 1
+    max_connections: int | None = None
+    backlog: int = 128
+    reuse_port: bool = False
+    grace: float | None = None
+    log_level: str = "info"
+    root: str | None = None
+    to: Listen | None = None
+    app: str | None = None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _parser() -> _Parser:
+    p = _Parser(
+        prog="greeneio-serve",
+        description="Serve a demo service (or your own handler) with greeneio's run_server.",
+    )
+    p.add_argument("service", choices=SERVICES, help="what to serve")
+    p.add_argument("target", nargs="?", help="for app: MODULE:FUNC")
+    p.add_argument(
+        "--listen",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="tcp:HOST:PORT, unix:PATH, udp:HOST:PORT or fd:N (repeatable); "
+        f"default: systemd's LISTEN_FDS, else tcp:127.0.0.1:{DEFAULT_PORT}",
+    )
+    p.add_argument("--workers", type=int, default=1, help="accepting processes in all")
+    p.add_argument("--max-connections", type=int, help="at once, across all workers")
+    p.add_argument("--backlog", type=int, default=128)
+    p.add_argument("--reuse-port", action="store_true")
+    p.add_argument("--grace", type=float, help="seconds to drain after a stop signal")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.add_argument("--root", help="http: serve files from this directory")
+    p.add_argument("--to", metavar="ADDR", help="proxy: forward to tcp:HOST:PORT")
+    return p
+
+
+def parse_listen(text: str) -> Listen:
+    """``--listen`` text as a ``Listen``; ``UsageError`` naming the text if bad."""
+    kind, sep, rest = text.partition(":")
+    if not sep or not rest:
+        raise UsageError(
+            f"--listen {text}: expected tcp:HOST:PORT, unix:PATH, udp:HOST:PORT or fd:N"
+        )
+    if kind == "unix":
+        return Listen("unix", path=rest, text=text)
+    if kind == "fd":
+        if not rest.isdigit():
+            raise UsageError(f"--listen {text}: fd must be a file descriptor number")
+        return Listen("fd", fd=int(rest), text=text)
+    if kind not in ("tcp", "udp"):
+        raise UsageError(f"--listen {text}: unknown kind {kind!r} (tcp, udp, unix or fd)")
+    host, sep, port_text = rest.rpartition(":")
+    if not sep or not host:
+        raise UsageError(f"--listen {text}: expected {kind}:HOST:PORT")
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise UsageError(f"--listen {text}: port must be 0-65535, not {port_text!r}")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return Listen(kind, host=host, port=int(port_text), text=text)
+
+
+def systemd_fds(environ: Mapping[str, str] | None = None) -> list[Listen]:
+    """The sockets systemd passed to this process (LISTEN_FDS/LISTEN_PID), if any."""
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    if env.get("LISTEN_PID") != str(os.getpid()):
+        return []
+    try:
+        n = int(env.get("LISTEN_FDS", "0"))
+    except ValueError:
+        raise UsageError(f"LISTEN_FDS must be a number, not {env['LISTEN_FDS']!r}") from None
+    names = env.get("LISTEN_FDNAMES", "").split(":")
+    out = []
+    for i in range(n):
+        name = names[i] if i < len(names) and names[i] else f"fd:{3 + i}"
+        out.append(Listen("fd", fd=3 + i, text=f"{name} (systemd)"))
+    return out
+
+
+def parse(argv: list[str]) -> Options:
+    """The options ``argv`` asks for, checked; ``UsageError`` otherwise."""
+    a = _parser().parse_args(argv)
+    if a.workers < 1:
+        raise UsageError(f"--workers must be >= 1, not {a.workers}")
+    if a.max_connections is not None and a.max_connections < 1:
+        raise UsageError(f"--max-connections must be >= 1, not {a.max_connections}")
+    if a.backlog < 1:
+        raise UsageError(f"--backlog must be >= 1, not {a.backlog}")
+    if a.grace is not None and a.grace < 0:
+        raise UsageError(f"--grace must be >= 0, not {a.grace}")
+    if (a.service == "app") != (a.target is not None):
+        raise UsageError(
+            "app needs MODULE:FUNC" if a.service == "app" else f"unexpected argument {a.target!r}"
+        )
+    if a.service == "proxy" and not a.to:
+        raise UsageError("proxy needs --to tcp:HOST:PORT")
+    if a.to and a.service != "proxy":
+        raise UsageError("--to is only for proxy")
+    if a.root is not None and a.service != "http":
+        raise UsageError("--root is only for http")
+    if a.root is not None and not os.path.isdir(a.root):
+        raise UsageError(f"--root {a.root}: not a directory")
+    listen = [parse_listen(t) for t in a.listen] or systemd_fds()
+    if not listen:
+        kind = "udp" if a.service == "udp-echo" else "tcp"
+        listen = [parse_listen(f"{kind}:127.0.0.1:{DEFAULT_PORT}")]
+    datagram = a.service == "udp-echo"
+    for item in listen:
+        if item.kind == "udp" and not datagram:
+            raise UsageError(f"--listen {item.text}: {a.service} is a stream service (tcp/unix)")
+        if item.kind in ("tcp", "unix") and datagram:
+            raise UsageError(f"--listen {item.text}: udp-echo needs udp: addresses")
+    to = parse_listen(a.to) if a.to else None
+    if to is not None and to.kind not in ("tcp", "unix"):
+        raise UsageError(f"--to {a.to}: expected tcp:HOST:PORT or unix:PATH")
+    return Options(
+        service=a.service,
+        listen=listen,
+        workers=a.workers,
+        max_connections=a.max_connections,
+        backlog=a.backlog,
+        reuse_port=a.reuse_port,
+        grace=a.grace,
+        log_level=a.log_level,
+        root=a.root,
+        to=to,
+        app=a.target,
+    )
+
+
+def ip_of(host: str) -> Any:
+    """``host`` as a ``Net.Ipaddr`` if it is numeric, else None (a name to look up)."""
+    try:
+        return Net.Ipaddr.parse(host)
+    except ValueError:
+        return None

@@ -1,0 +1,16 @@
+"""daytime (RFC 867): one line with the date and time, then close."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from greeneio import Flow
+
+
+def now_text() -> str:
+    return time.strftime("%A, %B %d, %Y %H:%M:%S-%Z")
+
+
+def handler(flow: Any, _addr: Any) -> None:
+    Flow.copy_string(now_text() + "\r\n", flow)
