@@ -103,7 +103,16 @@ def _serve(env: Any, opts: Options, handler: Callable[[Any, Any], object] | None
         for item, sock in sockets:
             log.info("%s listening on %s", opts.service, _where(item, sock))
             jobs.append(_job(env, opts, sock, counted, stop))
-        Fiber.all(jobs)
+
+        def refuse_after_stop() -> None:
+            # Once stopped, new clients are refused rather than left in the backlog.
+            stop.await_()
+            for _ in range(3):
+                Fiber.yield_()  # let the accept loops see the stop and finish first
+            for _, sock in sockets:
+                Net.close(sock)
+
+        Fiber.all([*jobs, refuse_after_stop])
     if cut_off[0]:
         log.warning("--grace ran out: open connections were cancelled")
         return 1

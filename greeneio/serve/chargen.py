@@ -12,8 +12,9 @@ _RING = _PRINTABLE * 2
 
 
 def line(i: int) -> bytes:
-    """Line ``i`` (from 0) of the RFC 864 pattern, with its CRLF."""
-    start = i % len(_PRINTABLE)
+    """Line ``i`` (from 0) of the RFC 864 pattern, with its CRLF: the RFC's sample
+    starts at ``!`` and each line starts one character further round the ring."""
+    start = (i + 1) % len(_PRINTABLE)
     return _RING[start : start + 72] + b"\r\n"
 
 
