@@ -8,6 +8,7 @@ A client that cannot be written to is dropped, without disturbing the others.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from greeneio import Buf_read, Flow, Net, Switch, run, traceln
@@ -43,7 +44,5 @@ def main(env, where: str = "tcp:127.0.0.1:7001") -> None:
 
 
 if __name__ == "__main__":
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         run(lambda env: main(env, *sys.argv[1:2]))
-    except KeyboardInterrupt:
-        pass

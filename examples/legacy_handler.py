@@ -14,6 +14,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import contextlib
 import socket  # noqa: E402  (patched)
 import sys  # noqa: E402
 
@@ -43,7 +44,5 @@ def main(env, port: str = "7002", connections: str = "0") -> None:
 
 
 if __name__ == "__main__":
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         run(lambda env: main(env, *sys.argv[1:3]))
-    except KeyboardInterrupt:
-        pass
