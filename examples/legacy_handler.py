@@ -14,7 +14,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import contextlib
+import contextlib  # noqa: E402
 import socket  # noqa: E402  (patched)
 import sys  # noqa: E402
 
