@@ -6,6 +6,7 @@ backend); the ``Net`` facade re-exports them.
 
 from __future__ import annotations
 
+import os
 import socket
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "import_socket_datagram",
     "import_socket_listening",
     "import_socket_stream",
+    "legacy_socket",
     "socketpair_datagram",
     "socketpair_stream",
 ]
@@ -122,3 +124,21 @@ def fd(sock: object) -> int:
     if not IFd.providedBy(sock):
         raise TypeError(f"Net.fd: sock must be a socket backed by a file descriptor, not {sock!r}")
     return sock.fileno()
+
+
+def legacy_socket(sock: object) -> Any:
+    """A cooperative ``gevent.socket.socket`` on a duplicate of ``sock``'s fd, for
+    legacy code that wants a socket object. The caller closes it (the original
+    stays owned by its switch). Works with and without monkey-patching."""
+    import gevent.socket
+
+    n = fd(sock)
+    try:
+        dup = os.dup(n)
+    except OSError as e:
+        raise translate(e) from e
+    try:
+        return gevent.socket.socket(fileno=dup)
+    except BaseException:
+        os.close(dup)
+        raise

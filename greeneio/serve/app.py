@@ -1,8 +1,10 @@
-"""app MODULE:FUNC: serve a user's ``handler(flow, addr)``."""
+"""app MODULE:FUNC: serve a user's ``handler(flow, addr)``, or a stdlib
+``socketserver.BaseRequestHandler`` subclass (through ``greeneio.compat``)."""
 
 from __future__ import annotations
 
 import importlib
+import socketserver
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +26,10 @@ def load(spec: str) -> Callable[[Any, Any], object]:
     except ImportError as e:
         raise AppError(f"app: cannot import module {module_name!r}: {e}") from None
     fn = getattr(module, func_name, None)
+    if isinstance(fn, type) and issubclass(fn, socketserver.BaseRequestHandler):
+        from greeneio.compat import serve_socketserver_handler
+
+        return serve_socketserver_handler(fn)  # a legacy socketserver handler class
     if not callable(fn):
         raise AppError(f"app: {module_name!r} has no function {func_name!r}")
-    return fn  # type: ignore[no-any-return]
+    return fn
