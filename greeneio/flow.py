@@ -51,15 +51,31 @@ class Closeable:
         self.close()
 
 
+# Classes whose instances all provide ISource / ISink: checked once, then a set
+# lookup (these checks are on every read and write).
+_SOURCE_CLASSES: set[type] = set()
+_SINK_CLASSES: set[type] = set()
+
+
 def _source_arg(src: object, fn: str) -> Any:
+    cls = type(src)
+    if cls in _SOURCE_CLASSES:
+        return src
     if not ISource.providedBy(src):
         raise TypeError(f"Flow.{fn}: src must be a source (provide ISource), not {src!r}")
+    if ISource.implementedBy(cls):
+        _SOURCE_CLASSES.add(cls)
     return src
 
 
 def _sink_arg(dst: object, fn: str) -> Any:
+    cls = type(dst)
+    if cls in _SINK_CLASSES:
+        return dst
     if not ISink.providedBy(dst):
         raise TypeError(f"Flow.{fn}: dst must be a sink (provide ISink), not {dst!r}")
+    if ISink.implementedBy(cls):
+        _SINK_CLASSES.add(cls)
     return dst
 
 
@@ -100,9 +116,12 @@ def single_read(src: Any, buf: Buffer) -> int:
     Blocks until data is available; cancellable.
     """
     src = _source_arg(src, "single_read")
-    view = writable_buf_arg(buf, "Flow.single_read")
-    if len(view) == 0:
-        raise ValueError("Flow.single_read: buf must not be empty")
+    if type(buf) is bytearray and buf:  # the common case, checked cheaply
+        view = memoryview(buf)
+    else:
+        view = writable_buf_arg(buf, "Flow.single_read")
+        if len(view) == 0:
+            raise ValueError("Flow.single_read: buf must not be empty")
     _greenlet.current().cc.check()
     n: int = src.single_read(view)
     return n
@@ -139,13 +158,25 @@ def single_write(dst: Any, bufs: Sequence[Buffer] | Buffer) -> int:
 def write(dst: Any, bufs: Sequence[Buffer] | Buffer) -> None:
     """Write all of ``bufs`` (a bytes-like object or a list of them)."""
     dst = _sink_arg(dst, "write")
-    items = bufs_arg(bufs, "Flow.write")
+    if type(bufs) is list and len(bufs) == 1 and type(bufs[0]) is bytes:
+        items: list[Buffer] = bufs  # the common case, checked cheaply
+    else:
+        items = bufs_arg(bufs, "Flow.write")
     write_all(dst, items)
 
 
 def write_all(dst: Any, items: list[Buffer]) -> None:
     """Write every byte of ``items`` to the sink ``dst`` (no argument checks)."""
     cc = _greenlet.current().cc
+    if len(items) == 1:  # fast path: one buffer, usually written in one call
+        b = items[0]
+        while len(b):
+            cc.check()
+            n = dst.single_write([b])
+            if n >= len(b):
+                return
+            b = memoryview(b)[n:]
+        return
     items = [b for b in items if len(b)]
     while items:
         cc.check()

@@ -50,7 +50,15 @@ def from_os(family: int, a: Any, datagram: bool = False) -> Tcp | Udp | Unix:
     if family == socket.AF_UNIX:
         return Unix(os.fsdecode(a) if isinstance(a, bytes) else (a or ""))
     host = a[0]
-    if family == socket.AF_INET6 and "%" in host:
-        host = host.split("%", 1)[0]
-    ip = Ipaddr(socket.inet_pton(family, host))
+    ip = _IPS.get(host)
+    if ip is None:
+        text = host.split("%", 1)[0] if family == socket.AF_INET6 else host
+        ip = Ipaddr(socket.inet_pton(family, text))
+        if len(_IPS) >= 4096:
+            _IPS.clear()
+        _IPS[host] = ip
     return Udp(ip, a[1]) if datagram else Tcp(ip, a[1])
+
+
+# Peers repeat: keep the Ipaddr of recent host strings (accept's hot path).
+_IPS: dict[str, Ipaddr] = {}

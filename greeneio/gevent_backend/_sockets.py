@@ -27,7 +27,7 @@ from zope.interface import implementer
 
 from greeneio._core._greenlet import current
 from greeneio._core.switch import Hook, Switch
-from greeneio.flow import Buffer, Closeable, copy_via_buffer
+from greeneio.flow import COPY_CHUNK, Buffer, Closeable, copy_via_buffer, write_all
 from greeneio.gevent_backend import _sockopt
 from greeneio.gevent_backend._addr import from_os, to_os
 from greeneio.gevent_backend._errors import translate
@@ -93,12 +93,12 @@ class _Socket(Closeable):
         close_owner: bool = True,
     ) -> None:
         sock.setblocking(False)
-        hub = get_hub()
-        fd = sock.fileno()
         self._sock = sock
-        self._hub = hub
-        self._rw = hub.loop.io(fd, 1)
-        self._ww = hub.loop.io(fd, 2)
+        self._hub = get_hub()
+        # Watchers are made on the first wait: many sockets never need one
+        # (the data is already there) or only one of the two.
+        self._rw: Any = None
+        self._ww: Any = None
         self._hook: Hook | None = None
         # import_socket_*: the caller's socket object shares the fd; we close the
         # fd through it (close_owner) or leave it open.
@@ -126,25 +126,30 @@ class _Socket(Closeable):
     def wait_readable(self) -> None:
         """Block until the socket is readable. Cancellable."""
         current().cc.check()
-        if get_hub() is not self._hub:
-            self._rebind()
-        self._hub.wait(self._rw)
+        hub = get_hub()
+        if hub is not self._hub:
+            self._rebind(hub)
+        rw = self._rw
+        if rw is None:
+            rw = self._rw = hub.loop.io(self._sock.fileno(), 1)
+        hub.wait(rw)
 
     def wait_writable(self) -> None:
         """Block until the socket is writable. Cancellable."""
         current().cc.check()
-        if get_hub() is not self._hub:
-            self._rebind()
-        self._hub.wait(self._ww)
+        hub = get_hub()
+        if hub is not self._hub:
+            self._rebind(hub)
+        ww = self._ww
+        if ww is None:
+            ww = self._ww = hub.loop.io(self._sock.fileno(), 2)
+        hub.wait(ww)
 
-    def _rebind(self) -> None:
+    def _rebind(self, hub: Any) -> None:
         # Used from another thread's hub: a worker process's fresh hub, after
         # fork. The old watchers belong to a loop that will not run here.
-        hub = get_hub()
-        fd = self._sock.fileno()
         self._hub = hub
-        self._rw = hub.loop.io(fd, 1)
-        self._ww = hub.loop.io(fd, 2)
+        self._rw = self._ww = None
 
     def close(self) -> None:
         if self._closed:
@@ -225,10 +230,40 @@ class StreamSocket(_Socket):
             if _is_regular_file(src.fileno()):
                 self._copy_sendfile(src.fileno())
                 return
-            if isinstance(src, StreamSocket) and hasattr(os, "splice"):
-                self._copy_splice(src)
+            if isinstance(src, StreamSocket):
+                self._copy_socket(src)
                 return
         copy_via_buffer(src, self)
+
+    def _copy_socket(self, src: StreamSocket) -> None:
+        """recv/send through a shared scratch buffer, never held across a wait (an
+        idle connection costs no buffer). Once a read fills the whole buffer the
+        traffic is bulk: the rest goes by ``splice``, not through Python."""
+        scratch = _scratch()
+        view = memoryview(scratch)
+        recv_into = src.raw.recv_into
+        send = self._sock.send
+        while True:
+            try:
+                n = recv_into(scratch)
+            except BlockingIOError:
+                src.wait_readable()
+                continue
+            except OSError as e:
+                raise translate(e) from e
+            if n == 0:
+                return
+            try:
+                sent = send(view[:n])
+            except BlockingIOError:
+                sent = 0
+            except OSError as e:
+                raise translate(e) from e
+            if sent < n:  # the peer is slow: keep a private copy while we wait
+                write_all(self, [bytes(view[sent:n])])
+            if n == len(scratch) and _SPLICE:
+                self._copy_splice(src)
+                return
 
     def _copy_sendfile(self, in_fd: int) -> None:
         out_fd = self._sock.fileno()
@@ -273,6 +308,20 @@ class StreamSocket(_Socket):
         finally:
             os.close(r)
             os.close(w)
+
+
+_SPLICE = hasattr(os, "splice")
+# The real thread-local (monkey-patching would make threading.local per greenlet).
+_local = get_original("_thread", "_local")()
+
+
+def _scratch() -> bytearray:
+    """This thread's copy buffer (one hub per thread, and it is never held
+    across a switch)."""
+    buf: bytearray | None = getattr(_local, "buf", None)
+    if buf is None:
+        buf = _local.buf = bytearray(COPY_CHUNK)
+    return buf
 
 
 def _is_regular_file(fd: int) -> bool:

@@ -98,7 +98,7 @@ def test_copy_socket_to_socket_uses_splice(monkeypatch):
             original = StreamSocket.single_read
 
             def relay() -> None:
-                # Reads by the relay (from src_r) must not happen in Python.
+                # The relay never reads src_r through the flow API.
                 def guarded(self: Any, buf: Any) -> int:
                     if self is src_r:
                         raise AssertionError("relayed bytes were read into Python")
@@ -118,7 +118,9 @@ def test_copy_socket_to_socket_uses_splice(monkeypatch):
 
     total, got = greeneio.run(main)
     assert (total, got) == (len(payload), hashlib.sha256(payload).hexdigest())
-    assert sum(spliced) >= 2 * len(payload)  # into the pipe and out of it
+    # Small messages go by recv/send; once a read fills the 64 KiB buffer the
+    # stream is bulk and everything after it is spliced (into the pipe, out of it).
+    assert sum(spliced) >= 2 * (len(payload) - 65536)
 
 
 def test_copy_from_an_in_memory_source_still_works():
