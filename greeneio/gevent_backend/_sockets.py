@@ -226,14 +226,12 @@ class StreamSocket(_Socket):
     def copy(self, src: Any) -> None:
         """Write all of ``src``: by ``sendfile`` from a regular file, ``splice``
         from one of our sockets, else through a buffer."""
-        if IFd.providedBy(src):
-            if _is_regular_file(src.fileno()):
-                self._copy_sendfile(src.fileno())
-                return
-            if isinstance(src, StreamSocket):
-                self._copy_socket(src)
-                return
-        copy_via_buffer(src, self)
+        if isinstance(src, StreamSocket):
+            self._copy_socket(src)
+        elif IFd.providedBy(src) and _is_regular_file(src.fileno()):
+            self._copy_sendfile(src.fileno())
+        else:
+            copy_via_buffer(src, self)
 
     def _copy_socket(self, src: StreamSocket) -> None:
         """recv/send through a shared scratch buffer, never held across a wait (an
@@ -335,7 +333,11 @@ def _is_regular_file(fd: int) -> bool:
 class ListeningSocket(_Socket):
     """A listening stream socket."""
 
-    __slots__ = ()
+    __slots__ = ("_family",)
+
+    def __init__(self, sock: socket.socket, **kw: Any) -> None:
+        super().__init__(sock, **kw)
+        self._family = int(sock.family)  # the property makes an enum on every read
 
     def accept(self, sw: Switch) -> tuple[StreamSocket, Tcp | Unix]:
         lsock = self._sock
@@ -349,7 +351,7 @@ class ListeningSocket(_Socket):
                 if e.errno in _ACCEPT_RETRY:
                     continue  # that client went away before we accepted it
                 raise translate(e) from e
-        family = lsock.family
+        family = self._family
         conn = StreamSocket(RawSocket(family, socket.SOCK_STREAM, 0, fileno=fd))
         try:
             conn.attach(sw)
