@@ -47,6 +47,36 @@ def traced() -> Iterator[list[str]]:
         yield lines
 
 
+def _children_of(pid: int) -> list[int]:
+    """Live (not zombie) child processes of ``pid``, read from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+@pytest.fixture
+def children_of() -> Callable[[int], list[int]]:
+    """``children_of(pid)``: the live child processes of ``pid``."""
+    return _children_of
+
+
+@pytest.fixture
+def no_child_left() -> Iterator[None]:
+    """Fail the test if it leaves a child process running."""
+    yield
+    left = _children_of(os.getpid())
+    assert not left, f"child processes left running: {left}"
+
+
 def open_fds() -> set[int]:
     return {int(x) for x in os.listdir("/proc/self/fd")}
 

@@ -22,30 +22,6 @@ pytestmark = [pytest.mark.timeout(60)]
 V4 = Net.Ipaddr.V4.loopback
 
 
-def children_of(pid: int) -> list[int]:
-    """Live (not zombie) child processes of ``pid``, from /proc."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        state, ppid = fields[0], int(fields[1])
-        if ppid == pid and state != "Z":
-            found.append(int(entry))
-    return found
-
-
-@pytest.fixture(autouse=True)
-def no_children_left():
-    yield
-    assert children_of(os.getpid()) == []
-
-
 def pid_handler(flow: Any, _addr: Any) -> None:
     Flow.copy_string(f"{os.getpid()}\n", flow)
 
@@ -269,7 +245,7 @@ PARENT_SCRIPT = textwrap.dedent(
 )
 
 
-def test_sigkill_of_the_parent_leaves_no_worker_and_frees_the_port():
+def test_sigkill_of_the_parent_leaves_no_worker_and_frees_the_port(children_of):
     proc = subprocess.Popen(
         [sys.executable, "-c", PARENT_SCRIPT], stdout=subprocess.PIPE, text=True
     )
