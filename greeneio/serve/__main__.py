@@ -85,7 +85,7 @@ def _serve(env: Any, opts: Options, handler: Callable[[Any, Any], object] | None
             watcher = gevent.signal_handler(sig, on_signal)
             sw.on_release(watcher.cancel)
         if opts.service == "http":
-            handler = http.make_handler(opts.root)
+            handler = http.make_handler(opts.root, env.mono_clock)
         elif opts.service == "proxy":
             assert opts.to is not None
             handler = proxy.make_handler(env.net, _address(env.net, opts.to, "tcp"))

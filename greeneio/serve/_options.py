@@ -80,26 +80,32 @@ def _parser() -> _Parser:
     return p
 
 
+def _shown(text: str) -> str:
+    """``text`` as it can appear in a one-line message (quoted if it has control chars)."""
+    return text if text.isprintable() else repr(text)
+
+
 def parse_listen(text: str) -> Listen:
     """``--listen`` text as a ``Listen``; ``UsageError`` naming the text if bad."""
+    shown = _shown(text)
     kind, sep, rest = text.partition(":")
     if not sep or not rest:
         raise UsageError(
-            f"--listen {text}: expected tcp:HOST:PORT, unix:PATH, udp:HOST:PORT or fd:N"
+            f"--listen {shown}: expected tcp:HOST:PORT, unix:PATH, udp:HOST:PORT or fd:N"
         )
     if kind == "unix":
         return Listen("unix", path=rest, text=text)
     if kind == "fd":
         if not rest.isdigit():
-            raise UsageError(f"--listen {text}: fd must be a file descriptor number")
+            raise UsageError(f"--listen {shown}: fd must be a file descriptor number")
         return Listen("fd", fd=int(rest), text=text)
     if kind not in ("tcp", "udp"):
-        raise UsageError(f"--listen {text}: unknown kind {kind!r} (tcp, udp, unix or fd)")
+        raise UsageError(f"--listen {shown}: unknown kind {kind!r} (tcp, udp, unix or fd)")
     host, sep, port_text = rest.rpartition(":")
     if not sep or not host:
-        raise UsageError(f"--listen {text}: expected {kind}:HOST:PORT")
+        raise UsageError(f"--listen {shown}: expected {kind}:HOST:PORT")
     if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise UsageError(f"--listen {text}: port must be 0-65535, not {port_text!r}")
+        raise UsageError(f"--listen {shown}: port must be 0-65535, not {port_text!r}")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     return Listen(kind, host=host, port=int(port_text), text=text)
 

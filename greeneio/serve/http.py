@@ -8,6 +8,7 @@ out with ``Flow.copy`` from ``Fs.open_in`` (``sendfile``).
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 import os
 import stat
@@ -17,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import h11
 
-from greeneio import Flow, Fs, Switch
+from greeneio import Flow, Fs, Switch, Time
 
 HELLO = b"<!doctype html>\n<title>greeneio</title>\n<h1>Hello from greeneio!</h1>\n"
 SERVER = b"greeneio-serve"
@@ -58,14 +59,38 @@ def resolve(root: str, target: bytes) -> str | None:
         return None
 
 
-def make_handler(root: str | None) -> Callable[[Any, Any], None]:
+LINGER_BYTES = 1 << 20
+LINGER_SECONDS = 1.0
+
+
+def make_handler(root: str | None, clock: Any = None) -> Callable[[Any, Any], None]:
+    """The connection handler; ``clock`` bounds the lingering close after an error."""
+
     def handler(flow: Any, _addr: Any) -> None:
-        _serve_connection(flow, root)
+        _serve_connection(flow, root, clock)
 
     return handler
 
 
-def _serve_connection(flow: Any, root: str | None) -> None:
+def _linger(flow: Any, clock: Any) -> None:
+    """After an error response: stop sending, then read and drop what the client
+    is still sending (bounded), so that it sees the response rather than a reset."""
+    Flow.shutdown(flow, "send")
+    buf = bytearray(READ_SIZE)
+
+    def drain() -> None:
+        total = 0
+        with contextlib.suppress(EOFError, OSError):
+            while total < LINGER_BYTES:
+                total += Flow.single_read(flow, buf)
+
+    if clock is None:
+        return
+    with contextlib.suppress(Time.Timeout):
+        Time.with_timeout(clock, LINGER_SECONDS, drain)
+
+
+def _serve_connection(flow: Any, root: str | None, clock: Any) -> None:
     conn = h11.Connection(h11.SERVER)
     buf = bytearray(READ_SIZE)
 
@@ -93,14 +118,20 @@ def _serve_connection(flow: Any, root: str | None) -> None:
                 return  # ConnectionClosed (or the client paused for good)
             while not isinstance(next_event(), h11.EndOfMessage):
                 pass  # a request body: not used
-        except h11.RemoteProtocolError:
+        except h11.RemoteProtocolError as e:
+            # A malformed request (400), or a request line or headers over h11's
+            # 16 KiB limit (431): answered, then closed; never buffered whole.
             if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-                body = b"Bad Request\n"
+                status = e.error_status_hint
+                body = b"Request Header Fields Too Large\n" if status == 431 else b"Bad Request\n"
                 send(
-                    h11.Response(status_code=400, headers=_headers("text/plain", len(body), True)),
+                    h11.Response(
+                        status_code=status, headers=_headers("text/plain", len(body), True)
+                    ),
                     h11.Data(data=body),
                     h11.EndOfMessage(),
                 )
+                _linger(flow, clock)
             return
         _respond(request, root, send)
         if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
