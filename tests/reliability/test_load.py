@@ -127,6 +127,7 @@ def test_1000_idle_connections_held_and_a_new_client_answered():
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(300)
 def test_soak_10000_idle_connections():
     f = hold_idle_connections(10_000)
     print(f"\nSOAK idle: {f}")
@@ -371,6 +372,7 @@ def test_mixed_load_short():
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(400)
 def test_soak_mixed_load():
     f = mixed_load(seconds=120, clients=200)
     print(f"\nSOAK mixed: {f}")
