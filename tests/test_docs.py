@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = [pytest.mark.timeout(30), pytest.mark.usefixtures("no_fd_leak", "no_child_left")]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = [pytest.mark.timeout(30), pytest.mark.usefixtures("no_fd_leak", "no_child_left")]
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
