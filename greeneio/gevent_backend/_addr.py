@@ -57,8 +57,14 @@ def from_os(family: int, a: Any, datagram: bool = False) -> Tcp | Udp | Unix:
         if len(_IPS) >= 4096:
             _IPS.clear()
         _IPS[host] = ip
-    return Udp(ip, a[1]) if datagram else Tcp(ip, a[1])
+    # The OS gave a valid address: build it without the constructor's checks.
+    addr: Tcp | Udp = Udp.__new__(Udp) if datagram else Tcp.__new__(Tcp)
+    _set(addr, "ip", ip)
+    _set(addr, "port", a[1])
+    return addr
 
+
+_set = object.__setattr__
 
 # Peers repeat: keep the Ipaddr of recent host strings (accept's hot path).
 _IPS: dict[str, Ipaddr] = {}

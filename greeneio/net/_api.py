@@ -211,8 +211,17 @@ def accept_fork(
     listening = _listening_arg(listening, "accept_fork")
     _callable_arg(handler, "accept_fork", "handler")
     _callable_arg(on_error, "accept_fork", "on_error")
-    sw = _sw_arg(sw, "accept_fork")
-    flow, addr = accept(listening, sw=sw)
+    accept_fork_checked(listening, handler, _sw_arg(sw, "accept_fork"), on_error)
+
+
+def accept_fork_checked(
+    listening: Any, handler: Handler, sw: Switch, on_error: Callable[[BaseException], object]
+) -> None:
+    """:func:`accept_fork` with its arguments already checked (run_server's loop)."""
+    try:
+        flow, addr = listening.accept(sw)
+    except Io as e:
+        raise add_context(e, "accepting connection") from None
     started = False
 
     def run() -> None:

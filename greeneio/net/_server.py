@@ -25,7 +25,7 @@ from greeneio._core.promise import Promise
 from greeneio._core.semaphore import Semaphore
 from greeneio._core.switch import Switch
 from greeneio.interfaces import IDomainManager
-from greeneio.net._api import Handler, _callable_arg, _listening_arg, accept_fork
+from greeneio.net._api import Handler, _callable_arg, _listening_arg, accept_fork_checked
 
 __all__ = ["ServerStats", "run_server"]
 
@@ -234,7 +234,7 @@ def serve(
             if connections is not None:
                 connections.acquire()
             try:
-                accept_fork(listening, inner, sw=sw, on_error=on_error)
+                accept_fork_checked(listening, inner, sw, on_error)
             except BaseException as e:
                 if connections is not None:
                     connections.release()
