@@ -169,6 +169,8 @@ class ProcessDomainManager:
             raise RuntimeError(describe_status(pid, status))
         kind, value = pickle.loads(data)
         if kind == "err":
+            if isinstance(value, WorkerTerminated):  # someone else sent it SIGTERM
+                raise RuntimeError(f"worker {pid} stopped by SIGTERM")
             raise value
         return value
 

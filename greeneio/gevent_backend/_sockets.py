@@ -135,7 +135,10 @@ class _Socket(Closeable):
         rw = self._rw
         if rw is None:
             rw = self._rw = hub.loop.io(self._sock.fileno(), 1)
-        hub.wait(rw)
+        try:
+            hub.wait(rw)
+        except OSError as e:  # closed by another fiber while we waited
+            raise translate(e) from e
 
     def wait_writable(self) -> None:
         """Block until the socket is writable. Cancellable."""
@@ -146,7 +149,10 @@ class _Socket(Closeable):
         ww = self._ww
         if ww is None:
             ww = self._ww = hub.loop.io(self._sock.fileno(), 2)
-        hub.wait(ww)
+        try:
+            hub.wait(ww)
+        except OSError as e:  # closed by another fiber while we waited
+            raise translate(e) from e
 
     def _rebind(self, hub: Any) -> None:
         # Used from another thread's hub: a worker process's fresh hub, after

@@ -263,21 +263,23 @@ def serve(
     return value
 
 
-STEP_BACK = 0.002
+STEP_BACK_TURNS = 4
 
 
 def _step_back(clock: Any, counts: Any, slot: int, n_domains: int) -> None:
-    """Wait while this domain holds more than its share of the open connections.
+    """Let the other domains take the next connection while this one holds more
+    than its share (more than twice, plus one, the least loaded one's).
 
     Linux tends to wake the same process for every connection on a shared
-    listening socket. A domain holding more than twice (plus one) the
-    connections of the least loaded one leaves the next accept to the others,
-    looking again every ``STEP_BACK`` seconds.
+    listening socket. Stepping back means not calling accept for a few turns of
+    the event loop (at most ``STEP_BACK_TURNS``), so that another process that
+    was woken too accepts it. A bounded yield rather than a sleep: with short
+    connections (churn) a sleeping process would leave the backlog waiting.
     """
-    while True:
+    for _ in range(STEP_BACK_TURNS):
         values = counts.values()[:n_domains]
         mine = values[slot]
         least = min(v for i, v in enumerate(values) if i != slot)
         if mine <= 2 * least + 1:
             return
-        Time.sleep(clock, STEP_BACK)
+        Time.sleep(clock, 0)

@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     except ForcedStop:
         log.warning("stopped at once: open connections were cancelled")
         return 1
+    except Exception as e:  # e.g. a worker that died: one line, not a traceback
+        log.error("failed: %s", str(e).replace("\n", "; "))
+        return 1
 
 
 _cancel_main: list[Callable[[BaseException], None]] = []

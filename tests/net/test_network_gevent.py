@@ -672,3 +672,18 @@ def test_without_reuse_addr_a_stale_socket_file_is_an_error(tmp_path):
 
     assert run(test) == [f"  listening on unix:{path}", "errno 98", "-> None"]
     assert os.path.exists(path)
+
+
+def test_closing_a_socket_wakes_a_fiber_reading_it():
+    def test(net: Any, sw: Switch) -> None:
+        a, _b = Net.socketpair_stream(sw=sw)
+
+        def reader() -> None:
+            try:
+                Flow.single_read(a, bytearray(10))
+            except Net.Error as e:
+                traceln("reader woke: %s", str(e).split(":")[0])
+
+        Fiber.both(reader, lambda: Net.close(a))
+
+    assert run(test) == ["reader woke: Unix_error (EBADF)", "-> None"]

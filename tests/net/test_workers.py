@@ -111,7 +111,31 @@ def test_2000_clients_served_by_several_processes():
     assert stats.open() == [0, 0, 0]
 
 
+SLOW_CLIENTS = textwrap.dedent(
+    """
+    import socket, sys
+    port = int(sys.argv[1])
+    conns, files = [], []
+    for _ in range(20):  # one at a time, as clients trickle in
+        c = socket.create_connection(("127.0.0.1", port), timeout=20)
+        f = c.makefile("rb")
+        assert f.readline() == b"started\\n"   # it is inside a handler
+        conns.append(c)
+        files.append(f)
+    print("all in", flush=True)
+    sys.stdin.readline()                    # stop has been resolved
+    for c in conns:
+        c.sendall(b"!")
+    for f in files:
+        print(f.readline().decode().strip(), flush=True)
+    """
+)
+
+
 def test_stop_lets_slow_connections_in_every_worker_finish():
+    """20 slow connections from another process (so that every server process is
+    free to accept): stop lets each finish its reply, then the port refuses."""
+
     def main(env: Any) -> Any:
         with Switch() as sw:
             server = Net.listen(env.net, Net.Sockaddr.Tcp(V4, 0), sw=sw, backlog=64)
@@ -133,16 +157,21 @@ def test_stop_lets_slow_connections_in_every_worker_finish():
                 ),
                 sw=sw,
             )
-            with Switch() as clients_sw:
-                conns = [Net.connect(env.net, addr, sw=clients_sw) for _ in range(20)]
-                reader = [greeneio.Buf_read.of_flow(c, max_size=100) for c in conns]
-                for r in reader:
-                    assert r.line() == b"started"  # all 20 are inside a handler
-                Promise.resolve(set_stop, "stopped")
-                for c in conns:
-                    Flow.copy_string("!", c)
-                replies = [r.line() for r in reader]
+            a, b = socket.socketpair()
+            clients = subprocess.Popen(
+                [sys.executable, "-c", SLOW_CLIENTS, str(addr.port)],
+                stdin=subprocess.PIPE,
+                stdout=b.fileno(),
+            )
+            b.close()
+            out = greeneio.Buf_read.of_flow(Net.import_socket_stream(a, sw=sw), max_size=4096)
+            assert out.line() == b"all in"
+            Promise.resolve(set_stop, "stopped")
+            clients.stdin.write(b"go\n")  # type: ignore[union-attr]
+            clients.stdin.close()  # type: ignore[union-attr]
+            replies = [out.line() for _ in range(20)]
             result = served.await_()
+            clients.wait()
             Net.close(server)
         # The server is gone: a new connection is refused.
         with Switch() as sw2:
@@ -156,7 +185,7 @@ def test_stop_lets_slow_connections_in_every_worker_finish():
     replies, result, refused = greeneio.run(main)
     assert result == "stopped" and refused
     assert all(r.startswith(b"done by ") for r in replies)
-    assert len({r for r in replies}) >= 2  # several workers were draining
+    assert len(set(replies)) >= 2  # several workers were draining
 
 
 def test_cancelling_run_server_closes_connections_and_reaps_workers():
