@@ -74,6 +74,13 @@ def fork(fn: Callable[..., object], *args: Any, sw: Switch) -> None:
     _start(sw, cc, _run_forked, sw, fn, args)
 
 
+def fork_checked(fn: Callable[[], object], sw: Switch) -> None:
+    """:func:`fork` for library code whose arguments are already known good."""
+    cc = sw._live_cc()
+    if cc.reason is None:
+        _start(sw, cc, _run_forked, sw, fn, ())
+
+
 def _run_forked(sw: Switch, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
     me = _greenlet.current()
     try:

@@ -171,8 +171,17 @@ class _Socket(Closeable):
         if self._path is not None:
             self._path.unlink()
             self._path = None
+        rw, ww = self._rw, self._ww
+        if (rw is None or rw.callback is None) and (ww is None or ww.callback is None):
+            # Nobody is waiting on it (the usual case): close now.
+            if rw is not None:
+                rw.close()
+            if ww is not None:
+                ww.close()
+            self._release()
+            return
         closed = OSError(errno.EBADF, "Socket was closed by another fiber")
-        self._hub.cancel_waits_close_and_then([self._rw, self._ww], closed, self._release)
+        self._hub.cancel_waits_close_and_then([rw, ww], closed, self._release)
 
     def _release(self) -> None:
         owner = self._owner

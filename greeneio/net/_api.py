@@ -239,7 +239,7 @@ def accept_fork_checked(
         flow.close()
 
     try:
-        Fiber.fork(run, sw=sw)
+        Fiber.fork_checked(run, sw)
     finally:
         if not started:
             flow.close()
