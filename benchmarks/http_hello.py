@@ -20,7 +20,7 @@ EOL = b"\r\n\r\n"
 
 
 def hello(flow, _addr) -> None:
-    buf = bytearray(65536)
+    buf = memoryview(bytearray(65536))
     pending = b""
     while True:
         try:

@@ -116,8 +116,10 @@ def single_read(src: Any, buf: Buffer) -> int:
     Blocks until data is available; cancellable.
     """
     src = _source_arg(src, "single_read")
-    if type(buf) is bytearray and buf:  # the common case, checked cheaply
+    if type(buf) is bytearray and buf:  # the common cases, checked cheaply
         view = memoryview(buf)
+    elif type(buf) is memoryview and not buf.readonly and buf.nbytes:
+        view = buf
     else:
         view = writable_buf_arg(buf, "Flow.single_read")
         if len(view) == 0:

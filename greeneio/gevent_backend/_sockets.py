@@ -213,10 +213,19 @@ class _Socket(Closeable):
 class StreamSocket(_Socket):
     """A connected stream socket: a two-way flow."""
 
-    __slots__ = ()
+    # _drained: the last read returned less than asked, so the socket was empty:
+    # the next read waits for readiness first instead of a recv that would say
+    # EAGAIN (request/response traffic saves a system call per message).
+    __slots__ = ("_drained",)
+
+    def __init__(self, sock: socket.socket, **kw: Any) -> None:
+        super().__init__(sock, **kw)
+        self._drained = False
 
     def single_read(self, buf: memoryview) -> int:
         recv_into = self._sock.recv_into
+        if self._drained:
+            self.wait_readable()
         while True:
             try:
                 n = recv_into(buf)
@@ -227,6 +236,7 @@ class StreamSocket(_Socket):
                 raise translate(e) from e
             if n == 0:
                 raise EOFError("end of stream")
+            self._drained = n < len(buf)
             return n
 
     def single_write(self, bufs: list[Buffer]) -> int:
@@ -259,16 +269,20 @@ class StreamSocket(_Socket):
         view = memoryview(scratch)
         recv_into = src.raw.recv_into
         send = self._sock.send
+        drained = False
         while True:
+            if drained:  # the last read emptied the socket: the next would say EAGAIN
+                src.wait_readable()
             try:
                 n = recv_into(scratch)
             except BlockingIOError:
-                src.wait_readable()
+                drained = True
                 continue
             except OSError as e:
                 raise translate(e) from e
             if n == 0:
                 return
+            drained = n < len(scratch)
             try:
                 sent = send(view[:n])
             except BlockingIOError:
