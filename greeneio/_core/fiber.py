@@ -57,7 +57,7 @@ def _fn_arg(fn: object, fn_name: str) -> None:
 def _start(sw: Switch, cc: CancelContext, runner: Callable[..., None], *args: Any) -> None:
     # Count the new fiber on `sw`, then run it at once until it first blocks.
     sw._fibers += 1
-    _greenlet.start_now(_greenlet.new_fiber(_greenlet.current().sched, cc, runner), *args)
+    _greenlet.spawn(_greenlet.current().sched, cc, runner, *args)
 
 
 def fork(fn: Callable[..., object], *args: Any, sw: Switch) -> None:
@@ -86,7 +86,7 @@ def _run_forked(sw: Switch, fn: Callable[..., object], args: tuple[Any, ...]) ->
     try:
         fn(*args)
     except GreenletExit:
-        pass  # the fiber was garbage-collected while blocked (its loop is gone)
+        raise  # collected while blocked (its loop is gone): the greenlet just ends
     except BaseException as e:
         if not sw.is_finished():
             sw.fail(e)
@@ -111,7 +111,7 @@ def _run_daemon(sw: Switch, fn: Callable[..., object], args: tuple[Any, ...]) ->
     try:
         fn(*args)
     except GreenletExit:
-        pass
+        raise  # as in _run_forked
     except Cancelled as e:
         if not isinstance(e.reason, _AllNonDaemonsDone) and not sw.is_finished():
             sw.fail(e)
@@ -145,7 +145,7 @@ def _run_promise(
     try:
         Promise.resolve(u, fn(*args))
     except GreenletExit:
-        pass
+        raise  # as in _run_forked
     except BaseException as e:
         Promise.resolve_error(u, e)
     finally:
@@ -231,8 +231,7 @@ def _any_gen(
         promises: list[Promise[None]] = []
         for h in fs[:-1]:
             p, u = Promise.create("any")
-            child = _greenlet.new_fiber(me.sched, cc, _run_any_branch)
-            _greenlet.start_now(child, wrap, cc, h, u)
+            _greenlet.spawn(me.sched, cc, _run_any_branch, wrap, cc, h, u)
             promises.append(p)
         wrap(cc, fs[-1])
         cancel.protect(lambda: [p.await_() for p in promises])
@@ -262,7 +261,7 @@ def _run_any_branch(
         wrap(cc, h)
         Promise.resolve(u, None)
     except GreenletExit:
-        pass
+        raise  # as in _run_forked
     except BaseException as e:
         Promise.resolve_error(u, e)
     finally:

@@ -3,8 +3,9 @@
 Theory of operation: each object owns one non-blocking OS socket and two
 gevent io watchers (readable, writable). An operation tries the system call
 first and waits on a watcher only on ``EAGAIN``, so the common path is one
-call. A fiber blocked in ``hub.wait`` is cancelled by greeneio's core throwing
-``Cancelled`` into it; gevent's ``wait`` stops the watcher on the way out.
+call. A fiber waits with the watcher's callback set to its own ``switch``
+(:func:`_wait`); greeneio's core cancels it by throwing ``Cancelled`` in, and
+the watcher is stopped on every way out.
 
 Ownership: an object is closed when the switch it was attached to finishes,
 or before by ``close()`` (which unregisters the switch hook). Closing while
@@ -54,6 +55,24 @@ _ACCEPT_RETRY = frozenset(
 #: The C socket class under the stdlib's ``socket.socket``: never monkey-patched,
 #: and cheaper to make and close than the Python wrapper (accept's hot path).
 RawSocket: type[socket.socket] = _socket.socket  # type: ignore[assignment]
+
+
+def _wait(hub: Any, watcher: Any, fiber: Any) -> None:
+    """Block ``fiber`` (the current one) until ``watcher`` fires; cancellable.
+
+    The watcher's callback is the fiber's own ``switch`` (what ``hub.wait`` does
+    through a ``Waiter``, without allocating one per wait). Every way out, a
+    wake-up, ``Cancelled`` thrown in, or the ``EBADF`` of a close by another
+    fiber (gevent's ``cancel_wait`` throws into ``callback.__self__``), stops
+    the watcher before the fiber runs on, so no wake-up is left behind.
+    """
+    watcher.start(fiber.switch)
+    try:
+        hub.switch()
+    except OSError as e:  # closed by another fiber while we waited
+        raise translate(e) from e
+    finally:
+        watcher.stop()
 
 
 class UnixPath:
@@ -128,31 +147,27 @@ class _Socket(Closeable):
 
     def wait_readable(self) -> None:
         """Block until the socket is readable. Cancellable."""
-        current().cc.check()
+        me = current()
+        me.cc.check()
         hub = get_hub()
         if hub is not self._hub:
             self._rebind(hub)
         rw = self._rw
         if rw is None:
             rw = self._rw = hub.loop.io(self._sock.fileno(), 1)
-        try:
-            hub.wait(rw)
-        except OSError as e:  # closed by another fiber while we waited
-            raise translate(e) from e
+        _wait(hub, rw, me)
 
     def wait_writable(self) -> None:
         """Block until the socket is writable. Cancellable."""
-        current().cc.check()
+        me = current()
+        me.cc.check()
         hub = get_hub()
         if hub is not self._hub:
             self._rebind(hub)
         ww = self._ww
         if ww is None:
             ww = self._ww = hub.loop.io(self._sock.fileno(), 2)
-        try:
-            hub.wait(ww)
-        except OSError as e:  # closed by another fiber while we waited
-            raise translate(e) from e
+        _wait(hub, ww, me)
 
     def _rebind(self, hub: Any) -> None:
         # Used from another thread's hub: a worker process's fresh hub, after

@@ -39,6 +39,8 @@ class MockScheduler:
         self.clock = clock if clock is not None else Clock()
         self.finished = False
         self.hub = RawGreenlet(self._loop, getcurrent())
+        self.pool: list[Any] = []  # parked fiber greenlets (see _greenlet.spawn)
+        self.launcher = _greenlet.make_launcher(self.hub)
 
     def call_soon(self, fn: Callable[..., object], *args: Any) -> None:
         self._q.append((fn, args))
