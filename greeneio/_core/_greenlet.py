@@ -145,13 +145,23 @@ def current_or_none() -> FiberGreenlet | None:
 
 def new_fiber(sched: Scheduler, cc: CancelContext, run: Callable[..., object]) -> FiberGreenlet:
     """A fiber that will run ``run(*args)`` when first switched to, inside ``cc``."""
+    parent = getcurrent()
+    bindings = parent.bindings if isinstance(parent, FiberGreenlet) else None
+    return _enter(_make(sched, run), cc, bindings)
+
+
+def _make(sched: Scheduler, run: Callable[..., object]) -> FiberGreenlet:
     fiber = FiberGreenlet(run, sched.hub)
     fiber.sched = sched
-    fiber.cc = cc
     fiber.waker = None
     fiber.armed = False
-    parent = getcurrent()
-    fiber.bindings = parent.bindings if isinstance(parent, FiberGreenlet) else None
+    return fiber
+
+
+def _enter(fiber: FiberGreenlet, cc: CancelContext, bindings: Any) -> FiberGreenlet:
+    # Make ``fiber`` (new or pooled) one of ``cc``'s, with the given bindings.
+    fiber.cc = cc
+    fiber.bindings = bindings
     cc.fibers[fiber] = None
     return fiber
 
@@ -163,27 +173,18 @@ def spawn(sched: Scheduler, cc: CancelContext, run: Callable[..., object], *args
     ``run`` must remove the fiber from ``cc.fibers`` before it returns, as
     every fork runner does.
     """
+    me = current()
     pool = sched.pool
     fresh = not pool
-    if fresh:
-        fiber = FiberGreenlet(_pooled_main, sched.hub)
-        fiber.sched = sched
-        fiber.waker = None
-        fiber.armed = False
-    else:
-        fiber = pool.pop()
-    fiber.cc = cc
-    me = current()
-    fiber.bindings = me.bindings
-    cc.fibers[fiber] = None
+    fiber = _enter(_make(sched, _pooled_main) if fresh else pool.pop(), cc, me.bindings)
     fiber.job = (run, args)
     me.waker = _RESUMING
     sched.call_next(me.switch)
     try:
         if fresh:
             # A greenlet inherits the recursion depth of whoever first switches
-            # into it; a pooled one keeps it for life. Starting each one from the
-            # launcher (always at the same shallow depth) stops that depth
+            # into it, and a pooled one keeps it for life: starting each one from
+            # the launcher (always at the same shallow depth) stops that depth
             # ratcheting up through generations of reuse.
             sched.launcher.switch(fiber)
         else:
@@ -218,8 +219,7 @@ def _pooled_main() -> None:
         if job is not None:
             me.job = None
             job[0](*job[1])
-            sched = me.sched
-            pool = sched.pool
+            pool = me.sched.pool
             if me.armed or len(pool) >= POOL_MAX:
                 return
             me.cc = None  # type: ignore[assignment]
