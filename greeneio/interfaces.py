@@ -24,6 +24,7 @@ __all__ = [
     "IDatagramSocket",
     "IDomainManager",
     "IFd",
+    "IFdPassing",
     "IListeningSocket",
     "INetwork",
     "IShutdown",
@@ -32,6 +33,7 @@ __all__ = [
     "ISource",
     "IStreamSocket",
     "ITwoWay",
+    "IUnixNet",
 ]
 
 
@@ -205,3 +207,43 @@ class IDomainManager(Interface):
         """Something whose ``await_()`` returns once ``promise`` (of this domain) is
         resolved, usable here and in every domain started later. The value is not
         carried across domains. Released with ``sw``."""
+
+
+class IFdPassing(Interface):
+    """A Unix-domain socket that can pass file descriptors (Eio_unix.Net's
+    ``send_msg`` / ``recv_msg_with_fds``). Optional: ``Net.send_msg`` raises
+    ``TypeError`` for a socket that does not provide it."""
+
+    def send_msg(bufs: list[bytes | bytearray | memoryview], fds: list[int], dst: Any) -> int:
+        """Send ``bufs`` with the descriptors ``fds`` attached (SCM_RIGHTS); the
+        count of bytes sent. ``dst`` (a ``Sockaddr.Unix`` or ``None``) only for
+        unconnected datagram sockets. Does not close ``fds``. Blocks until the
+        socket is writable; cancellable."""
+
+    def recv_msg_with_fds(buf: memoryview, sw: Any, max_fds: int) -> tuple[Any, int, list[Any]]:
+        """Receive into ``buf``: ``(sender Sockaddr.Unix, byte count, fds)``.
+
+        Each received descriptor is close-on-exec, wrapped as an ``IFd`` +
+        ``IClose`` object owned by ``sw``; any beyond ``max_fds`` are closed.
+        Blocks until data arrives; cancellable. A stream at its end raises
+        ``EOFError``."""
+
+
+class IUnixNet(Interface):
+    """Eio_unix.Net: a backend's bridge to ``socket.socket`` objects.
+
+    The running scheduler of a backend with OS sockets provides it (as
+    ``sched.unix``); ``Net.import_socket_*``, ``Net.socketpair_*`` and
+    ``greeneio.compat`` reach the backend through it, never by import."""
+
+    def import_socket(kind: str, sock: Any, sw: Any, close_unix: bool) -> Any:
+        """Wrap the open ``socket.socket`` ``sock`` as a ``kind`` socket
+        (``"stream"``, ``"listening"`` or ``"datagram"``) owned by ``sw``; when
+        released, close ``sock`` if ``close_unix``, else leave it open."""
+
+    def socketpair(kind: str, sw: Any, family: int) -> tuple[Any, Any]:
+        """Two connected sockets (``"stream"`` or ``"datagram"``), closed with ``sw``."""
+
+    def legacy_socket(fd: int) -> Any:
+        """A cooperative blocking-style socket object on a duplicate of ``fd``
+        (for legacy code); the caller closes it."""
