@@ -6,7 +6,9 @@ Layout (dependencies point one way: API -> interfaces <- backends):
                     (knows nothing of I/O; only _core/_greenlet.py touches greenlet/gevent)
     interfaces.py   zope.interface provider contracts
     flow.py, buf_read.py, buf_write.py, time.py, fs.py   the user-facing API over providers
-    gevent_backend/ real clocks and streams; used only by greeneio.run
+    signals.py      Signal: process signals delivered to a fiber
+    gevent_backend/ the gevent runtime: scheduler, sockets, clocks, stdio, files,
+                    worker processes; loaded by greeneio.run, reached through env
     net/            Net: addresses, errors, socket options, connect/listen/run_server
     mock/           Eio_mock: deterministic backend and scripted mocks for tests
 
@@ -19,6 +21,7 @@ from greeneio import domain_manager as Domain_manager
 from greeneio import flow as Flow
 from greeneio import fs as Fs
 from greeneio import net as Net
+from greeneio import signals as Signal
 from greeneio import time as Time
 from greeneio._core import cancel as Cancel
 from greeneio._core import exn as Exn
@@ -39,6 +42,7 @@ __all__ = (
     "Fs",
     "Net",
     "Promise",
+    "Signal",
     "Switch",
     "Time",
     "run",

@@ -15,7 +15,7 @@ import socketserver
 from collections.abc import Callable
 from typing import Any
 
-from greeneio.gevent_backend._interop import legacy_socket
+from greeneio.net._unix import fd, unix_provider
 from greeneio.net.sockaddr import Tcp, Unix
 
 __all__ = ["LegacyServer", "serve_socketserver_handler"]
@@ -59,7 +59,7 @@ def serve_socketserver_handler(
     server = LegacyServer(handler_class)
 
     def handler(flow: Any, addr: Any) -> None:
-        sock = legacy_socket(flow)
+        sock = unix_provider("serve_socketserver_handler").legacy_socket(fd(flow))
         try:
             handler_class(sock, _client_address(addr), server)  # handle() runs in __init__
         finally:

@@ -1,5 +1,8 @@
 """Files (Eio's ``Fs`` errors, plus ``open_in`` for reading a file as a flow).
 
+The file itself is the backend's (``IFiles``, reached through the running
+scheduler); this module checks arguments and holds the error types.
+
 The errors are raised for Unix-domain socket paths and for files. Each is an
 :class:`greeneio.Exn.Io` and also the matching builtin, so
 ``except FileNotFoundError:`` keeps working.
@@ -7,17 +10,16 @@ The errors are raised for Unix-domain socket paths and for files. Each is an
 
 from __future__ import annotations
 
-import errno
 import os
+from typing import Any
 
-from zope.interface import implementer
+from greeneio._core import _greenlet
+from greeneio._core.args import instance_arg
+from greeneio._core.exn import OsIo
+from greeneio._core.switch import Switch
+from greeneio.interfaces import IFiles
 
-from greeneio._core.exn import OsIo, add_context
-from greeneio._core.switch import Hook, Switch
-from greeneio.flow import Closeable
-from greeneio.interfaces import IClose, IFd, ISource
-
-__all__ = ["AlreadyExists", "Error", "FileSource", "NotFound", "PermissionDenied", "open_in"]
+__all__ = ["AlreadyExists", "Error", "NotFound", "PermissionDenied", "open_in"]
 
 
 class Error(OsIo):
@@ -44,72 +46,17 @@ class AlreadyExists(Error, FileExistsError):
     kind = "Fs Already_exists"
 
 
-@implementer(ISource, IFd, IClose)
-class FileSource(Closeable):
-    """A regular file opened for reading; a flow source with a file descriptor.
-
-    Socket sinks copy it with ``sendfile``, so its bytes never pass through Python.
-    """
-
-    __slots__ = ("_fd", "_hook", "path")
-
-    def __init__(self, fd: int, path: str) -> None:
-        self._fd = fd
-        self.path = path
-        self._hook: Hook | None = None
-
-    def fileno(self) -> int:
-        return self._fd
-
-    def single_read(self, buf: memoryview) -> int:
-        # Regular files are always "ready": a read never waits on the network.
-        n = os.readv(self._fd, [buf])
-        if n == 0:
-            raise EOFError(f"end of {self.path}")
-        return n
-
-    def close(self) -> None:
-        fd, self._fd = self._fd, -1
-        if fd < 0:
-            return
-        if self._hook is not None:
-            self._hook.remove()
-            self._hook = None
-        os.close(fd)
-
-    def __repr__(self) -> str:
-        return f"<Fs.FileSource {self.path!r}>"
-
-
-def open_in(path: str | os.PathLike[str], *, sw: Switch) -> FileSource:
-    """Open the file at ``path`` for reading; it is closed when ``sw`` finishes.
+def open_in(path: str | os.PathLike[str], *, sw: Switch) -> Any:
+    """Open the file at ``path`` for reading, as a flow source (socket sinks
+    copy it with ``sendfile``); it is closed when ``sw`` finishes.
 
     Raises ``Fs.NotFound``, ``Fs.PermissionDenied``... with context
-    ``opening PATH``.
+    ``opening PATH``; ``RuntimeError`` on a backend without files (the mock).
     """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"Fs.open_in: path must be a str or path, not {path!r}")
-    if not isinstance(sw, Switch):
-        raise TypeError(f"Fs.open_in: sw must be a Switch, not {sw!r}")
-    sw.check()
-    name = os.fspath(path)
-    try:
-        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError as e:
-        cls = _BY_ERRNO.get(e.errno or 0, Error)
-        raise add_context(cls(backend=e), f"opening {name}") from e
-    f = FileSource(fd, name)
-    try:
-        f._hook = sw.on_release_cancellable(f.close)
-    except BaseException:
-        f.close()
-        raise
-    return f
-
-
-_BY_ERRNO: dict[int, type[Error]] = {
-    errno.ENOENT: NotFound,
-    errno.EACCES: PermissionDenied,
-    errno.EPERM: PermissionDenied,
-    errno.EEXIST: AlreadyExists,
-}
+    instance_arg(sw, Switch, "Fs.open_in", "sw", "a Switch")
+    unix = _greenlet.current().sched.unix
+    if not IFiles.providedBy(unix):
+        raise RuntimeError("Fs.open_in: this backend has no file system (use greeneio.run)")
+    return unix.open_in(os.fspath(path), sw)

@@ -25,9 +25,11 @@ __all__ = [
     "IDomainManager",
     "IFd",
     "IFdPassing",
+    "IFiles",
     "IListeningSocket",
     "INetwork",
     "IShutdown",
+    "ISignals",
     "ISink",
     "ISocket",
     "ISource",
@@ -247,3 +249,22 @@ class IUnixNet(Interface):
     def legacy_socket(fd: int) -> Any:
         """A cooperative blocking-style socket object on a duplicate of ``fd``
         (for legacy code); the caller closes it."""
+
+
+class IFiles(Interface):
+    """A backend's files (``Fs.open_in``), reached as ``sched.unix`` like ``IUnixNet``."""
+
+    def open_in(path: str, sw: Any) -> Any:
+        """Open the file at ``path`` for reading: an ``ISource`` + ``IFd`` +
+        ``IClose`` closed when ``sw`` finishes. Raises ``Fs`` errors."""
+
+
+class ISignals(Interface):
+    """Process signals (``env.signals``), for ``Signal.subscribe``."""
+
+    def subscribe(signum: int, callback: Any, sw: Any) -> None:
+        """Call ``callback(signum)`` each time ``signum`` arrives, until ``sw``
+        finishes. ``callback`` is called from the scheduler's hub, never
+        inside the signal handler itself; it must not block (``Signal.subscribe``
+        only queues the signal for a fiber). ``ValueError`` for a signal that
+        cannot be caught; ``RuntimeError`` outside the main thread."""

@@ -1,42 +1,41 @@
-"""Fibers on greenlets: the one core module that touches greenlet and gevent.
+"""Fibers on greenlets: the one core module that touches greenlet.
 
 Theory of operation
 -------------------
 * A fiber is a :class:`FiberGreenlet` whose greenlet parent is its scheduler's
   hub. A fiber blocks by switching to the hub; something later switches back.
-* A scheduler is a hub greenlet plus a FIFO of callbacks the hub runs
-  (:class:`GeventScheduler` uses gevent's hub and loop; the mock backend has
-  its own deterministic one).
+* A scheduler is a hub greenlet plus a :class:`RunQueue` the hub drains: a
+  deque with a head (``call_next``: the caller of a fork resumes before
+  anything queued earlier, as in Eio) and a tail (``call_soon``: wake-ups and
+  ``yield_``). Both backends use this one queue, so a program's run order is
+  the same on gevent as on the mock (SPEC §3).
 * greeneio's own waits go through :func:`suspend` with a one-shot
   :class:`Waker`. A waker fires at most once, so a late wake-up can never
   resume a fiber somewhere else. While a fiber waits, ``fiber.waker`` is set;
   a waker whose ``fiber`` is ``None`` means "resume already queued".
-* Cancellation (see ``cancel.py``) calls :func:`interrupt` for each fiber of a
-  cancelled context. A fiber in one of our interruptible waits is woken with
-  ``Cancelled`` at once. Any other fiber (blocked in a gevent call, or about to
-  resume) is *armed*: a hub callback re-checks it when it runs and throws
-  ``Cancelled`` into it only if it is then blocked, still cancelled, and not
-  protected. gevent's own waits use one-shot waiters and stop their watchers
-  on exceptions, so throwing into them is safe; this is how cancellation
-  reaches ``gevent.sleep``, gevent sockets and monkey-patched stdlib calls.
+* Cancellation is delivered by ``cancel.py`` (it owns the policy). A fiber
+  that comes back from an interruptible wait while its context is cancelled
+  raises ``Cancelled``, even when a wake-up got there first: cancellation
+  wins over a late wake-up.
 * Forked fibers run on pooled greenlets (:func:`spawn`): when a fiber's
-  function returns, its greenlet is cleaned (cancel context, bindings,
-  contextvars) and parked in its scheduler's ``pool`` for the next fork, up to
-  :data:`POOL_MAX`. A fresh greenlet costs several microseconds (and, on
-  Python 3.11+, a new frame stack); a parked one is one switch away. A fiber
-  that is still armed when it ends is not parked, so a cancellation queued
-  for it can never reach the next fiber on that greenlet.
+  function returns, it leaves its cancel context, and its greenlet is cleaned
+  (bindings, contextvars) and parked in its scheduler's ``pool`` for the next
+  fork, up to :data:`POOL_MAX`. A fresh greenlet costs several microseconds
+  (and, on Python 3.11+, a new frame stack); a parked one is one switch away.
+  A fiber that is still armed when it ends is not parked, so a cancellation
+  queued for it can never reach the next fiber on that greenlet.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from greenlet import GreenletExit, getcurrent
 from greenlet import greenlet as RawGreenlet
 
-__all__ = ["FiberGreenlet", "GreenletExit", "Scheduler", "Waker", "current"]
+__all__ = ["FiberGreenlet", "GreenletExit", "RunQueue", "Scheduler", "Waker", "current"]
 
 if TYPE_CHECKING:
     from greeneio._core.cancel import CancelContext
@@ -52,29 +51,48 @@ class Scheduler(Protocol):
     launcher: RawGreenlet
     #: The monotonic ``IClock`` of this run (for library timers: back-off, grace).
     clock: Any
+    #: The backend's ``IUnixNet`` provider (OS sockets and files), or ``None``.
+    unix: Any
 
     def call_soon(self, fn: Callable[..., object], *args: Any) -> None:
         """Run ``fn(*args)`` in the hub after the callbacks already queued."""
 
     def call_next(self, fn: Callable[..., object], *args: Any) -> None:
-        """Run ``fn(*args)`` in the hub as soon as possible (before others if it can)."""
+        """Run ``fn(*args)`` in the hub before every callback already queued."""
+
+    def root_finished(self) -> None:
+        """The main fiber has ended: let the backend's main loop return."""
 
 
-class GeventScheduler:
-    """The scheduler of real programs: gevent's hub for the current thread."""
+class RunQueue:
+    """The run queue of a scheduler: callbacks the hub runs in order.
 
-    __slots__ = ("call_next", "call_soon", "clock", "hub", "launcher", "pool")
+    ``push`` adds at the tail, ``push_next`` at the head. ``run(budget)`` runs
+    queued callbacks until the queue is empty or ``budget`` of them have run
+    (so a backend with I/O can poll between batches); it returns whether any
+    are left. Callbacks run in the hub greenlet; one that switches into a
+    fiber returns when that fiber next blocks.
+    """
 
-    def __init__(self, clock: Any) -> None:
-        import gevent
+    __slots__ = ("_q", "push", "push_next")
 
-        hub = gevent.get_hub()
-        self.clock = clock
-        self.hub = hub
-        self.pool: list[FiberGreenlet] = []
-        self.launcher = make_launcher(hub)
-        self.call_soon = hub.loop.run_callback
-        self.call_next = hub.loop.run_callback
+    def __init__(self) -> None:
+        q: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
+        self._q = q
+        self.push = q.append
+        self.push_next = q.appendleft
+
+    def __len__(self) -> int:
+        return len(self._q)
+
+    def run(self, budget: int) -> bool:
+        q = self._q
+        pop = q.popleft
+        while q and budget:
+            fn, args = pop()
+            fn(*args)
+            budget -= 1
+        return bool(q)
 
 
 class Waker:
@@ -105,8 +123,9 @@ class Waker:
         return True
 
 
-# A fiber whose resumption is already queued (yield, fork): cancellation arms it.
-_RESUMING = Waker(None)
+#: The waker of a fiber whose resumption is already queued (yield, fork):
+#: cancellation arms it instead of waking it.
+RESUMING = Waker(None)
 
 
 class FiberGreenlet(RawGreenlet):  # type: ignore[misc]
@@ -143,11 +162,20 @@ def current_or_none() -> FiberGreenlet | None:
     return g if isinstance(g, FiberGreenlet) else None
 
 
-def new_fiber(sched: Scheduler, cc: CancelContext, run: Callable[..., object]) -> FiberGreenlet:
-    """A fiber that will run ``run(*args)`` when first switched to, inside ``cc``."""
-    parent = getcurrent()
-    bindings = parent.bindings if isinstance(parent, FiberGreenlet) else None
-    return _enter(_make(sched, run), cc, bindings)
+def new_root(sched: Scheduler, cc: CancelContext, run: Callable[[], object]) -> FiberGreenlet:
+    """The main fiber of a run: it runs ``run()`` inside ``cc`` when first
+    switched to, and leaves ``cc`` when ``run`` returns."""
+
+    def main() -> None:
+        try:
+            run()
+        finally:
+            cc.leave(fiber)
+
+    fiber = _make(sched, main)
+    cc.enter(fiber)
+    fiber.bindings = None
+    return fiber
 
 
 def _make(sched: Scheduler, run: Callable[..., object]) -> FiberGreenlet:
@@ -158,27 +186,19 @@ def _make(sched: Scheduler, run: Callable[..., object]) -> FiberGreenlet:
     return fiber
 
 
-def _enter(fiber: FiberGreenlet, cc: CancelContext, bindings: Any) -> FiberGreenlet:
-    # Make ``fiber`` (new or pooled) one of ``cc``'s, with the given bindings.
-    fiber.cc = cc
-    fiber.bindings = bindings
-    cc.fibers[fiber] = None
-    return fiber
-
-
 def spawn(sched: Scheduler, cc: CancelContext, run: Callable[..., object], *args: Any) -> None:
     """Run ``run(*args)`` at once in a new fiber inside ``cc`` (on a pooled
-    greenlet when one is parked); the caller resumes when it first blocks.
-
-    ``run`` must remove the fiber from ``cc.fibers`` before it returns, as
-    every fork runner does.
-    """
+    greenlet when one is parked); the caller resumes when it first blocks,
+    ahead of everything queued before. The fiber leaves ``cc`` when ``run``
+    returns or raises."""
     me = current()
     pool = sched.pool
     fresh = not pool
-    fiber = _enter(_make(sched, _pooled_main) if fresh else pool.pop(), cc, me.bindings)
+    fiber = _make(sched, _pooled_main) if fresh else pool.pop()
+    cc.enter(fiber)
+    fiber.bindings = me.bindings
     fiber.job = (run, args)
-    me.waker = _RESUMING
+    me.waker = RESUMING
     sched.call_next(me.switch)
     try:
         if fresh:
@@ -210,15 +230,18 @@ def _launch(creator: RawGreenlet) -> None:
 
 
 def _pooled_main() -> None:
-    # The body of every spawned greenlet: run a job, park, run the next one.
-    # GreenletExit (thrown in when a fiber blocked forever is collected) and any
-    # other exception leave the loop, ending the greenlet as a fresh one would.
+    # The body of every spawned greenlet: run a job, leave its context, park,
+    # run the next one. GreenletExit (thrown in when a fiber blocked forever is
+    # collected) and any other exception leave the loop, ending the greenlet.
     me: FiberGreenlet = getcurrent()
     while True:
         job = me.job
         if job is not None:
             me.job = None
-            job[0](*job[1])
+            try:
+                job[0](*job[1])
+            finally:
+                me.cc.leave(me)
             pool = me.sched.pool
             if me.armed or len(pool) >= POOL_MAX:
                 return
@@ -229,69 +252,41 @@ def _pooled_main() -> None:
         me.sched.hub.switch()
 
 
-def suspend(register: Callable[[Waker], object], interruptible: bool = True) -> Any:
+def suspend(
+    register: Callable[[Waker], object], interruptible: bool = True, handoff: bool = False
+) -> Any:
     """Block the current fiber until the waker given to ``register`` fires.
 
     Returns the value passed to ``Waker.wake``. An interruptible wait raises
-    ``Cancelled`` when the fiber's context is cancelled; the waker is then dead.
+    ``Cancelled`` when the fiber's context is cancelled (the waker is then
+    dead), also when a wake-up was already queued, unless ``handoff``: then
+    the wake-up hands the waiter something it must not lose (a permit), and
+    the fiber sees the cancellation at its next call instead.
     """
     me = current()
     w = Waker(me, interruptible)
     me.waker = w
     register(w)
     try:
-        return me.sched.hub.switch()
+        value = me.sched.hub.switch()
     finally:
         w.fiber = None
         me.waker = None
-        if not interruptible and me.cc.reason is not None:
-            arm(me)
+    cc = me.cc
+    if cc.reason is not None:
+        if not interruptible:
+            cc.rearm(me)
+        elif not handoff:
+            raise cc.cancelled_exc()
+    return value
 
 
 def yield_now() -> None:
     """Let every other runnable fiber run once, then continue (not cancellable)."""
     me = current()
-    me.waker = _RESUMING
+    me.waker = RESUMING
     me.sched.call_soon(me.switch)
     try:
         me.sched.hub.switch()
     finally:
         me.waker = None
-
-
-def interrupt(fiber: FiberGreenlet, make_exc: Callable[[], BaseException]) -> None:
-    """Make ``fiber`` (not the running one) stop its current wait with ``make_exc()``."""
-    w = fiber.waker
-    if w is not None:
-        if not w.interruptible:
-            return  # re-armed when the wait ends (see suspend)
-        if w.fiber is not None:
-            w.fail(make_exc())
-            return
-    arm(fiber)
-
-
-def arm(fiber: FiberGreenlet) -> None:
-    """Ask the hub to interrupt ``fiber`` once it is blocked, if it is still cancelled."""
-    if not fiber.armed:
-        fiber.armed = True
-        fiber.sched.call_soon(_deliver, fiber)
-
-
-def _deliver(fiber: FiberGreenlet) -> None:
-    fiber.armed = False
-    if not fiber or fiber is getcurrent():
-        return  # finished, not started, or running: it checks for itself
-    cc = fiber.cc
-    if cc is None or cc.reason is None:
-        return  # parked in the pool, or no longer cancelled (e.g. now protected)
-    w = fiber.waker
-    if w is not None:
-        if not w.interruptible:
-            return
-        if w.fiber is None:
-            arm(fiber)  # its resumption is queued ahead of us: look again after
-            return
-        w.fiber = None
-    # Blocked in one of our waits, or somewhere in gevent: throw into it now.
-    fiber.throw(cc.cancelled_exc())

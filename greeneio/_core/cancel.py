@@ -1,12 +1,23 @@
-"""Cancellation contexts (Eio's ``Cancel``).
+"""Cancellation contexts (Eio's ``Cancel``) and the delivery of cancellation.
 
 Theory of operation: there is a tree of cancellation contexts. A fiber is in
-exactly one context at a time, and moves to a child and back (``sub``,
-``protect``, switches). Cancelling a context marks it and every unprotected
-descendant as cancelled with the same reason, then interrupts every fiber in
-them (see ``_greenlet.interrupt``). A cancelled context never turns back on.
-A fiber in a cancelled context gets :class:`Cancelled` from every greeneio
-call that could block, before it blocks.
+exactly one context at a time: it enters one when it starts
+(:meth:`CancelContext.enter`), moves to a child and back (``sub``,
+``protect``, switches: :meth:`CancelContext.move_in`) and leaves when it ends
+(:meth:`CancelContext.leave`). Cancelling a context marks it and every
+unprotected descendant as cancelled with the same reason, then interrupts
+every fiber in them. A cancelled context never turns back on. A fiber in a
+cancelled context gets :class:`Cancelled` from every greeneio call that could
+block, before it blocks, and when it comes back from a wait.
+
+Delivery (this module's job, Eio's ``cancel_fn``): a fiber suspended in one
+of greeneio's interruptible waits carries its waker, and is woken with
+``Cancelled`` at once. Any other fiber (blocked in a gevent call, or about to
+resume) is *armed*: a hub callback re-checks it when it runs and throws
+``Cancelled`` into it only if it is then blocked, still cancelled, and not
+protected. gevent's own waits use one-shot waiters and stop their watchers on
+exceptions, so throwing into them is safe; this is how cancellation reaches
+``gevent.sleep``, gevent sockets and monkey-patched stdlib calls.
 """
 
 from __future__ import annotations
@@ -14,7 +25,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from greenlet import getcurrent
+
 from greeneio._core import _greenlet
+from greeneio._core._greenlet import FiberGreenlet
 
 T = TypeVar("T")
 
@@ -50,7 +64,7 @@ class CancelContext:
         self.reason: BaseException | None = None
         self.finished = False
         self.children: dict[CancelContext, None] = {}
-        self.fibers: dict[_greenlet.FiberGreenlet, None] = {}
+        self.fibers: dict[FiberGreenlet, None] = {}
         if parent is not None:
             if parent.finished:
                 raise RuntimeError("Cancellation context finished!")
@@ -82,14 +96,40 @@ class CancelContext:
             raise TypeError(f"Cancel.cancel: exc must be an exception, not {exc!r}")
         if self.finished:
             raise RuntimeError("Cancellation context finished!")
-        fibers: list[_greenlet.FiberGreenlet] = []
+        fibers: list[FiberGreenlet] = []
         _mark(self, exc, fibers)
-        me = _greenlet.current_or_none()
+        me = getcurrent()
         for fiber in fibers:
             if fiber is not me:
-                _greenlet.interrupt(fiber, fiber.cc.cancelled_exc)
+                _interrupt(fiber)
             else:
-                _greenlet.arm(fiber)  # in case it next blocks in a gevent call
+                _arm(fiber)  # in case it next blocks in a gevent call
+
+    # -- fibers entering and leaving ------------------------------------------
+
+    def enter(self, fiber: FiberGreenlet) -> None:
+        """Make the new ``fiber`` one of this context's."""
+        fiber.cc = self
+        self.fibers[fiber] = None
+
+    def leave(self, fiber: FiberGreenlet) -> None:
+        """``fiber`` has ended: it is no longer one of this context's."""
+        self.fibers.pop(fiber, None)
+
+    def move_in(self, fiber: FiberGreenlet) -> None:
+        """Move ``fiber`` here from its current context; if this context is
+        cancelled the fiber is armed, so a deferred cancellation is not lost."""
+        fiber.cc.fibers.pop(fiber, None)
+        fiber.cc = self
+        self.fibers[fiber] = None
+        if self.reason is not None:
+            _arm(fiber)
+
+    def rearm(self, fiber: FiberGreenlet) -> None:
+        """``fiber`` (of this context) ended a wait that cancellation could not
+        interrupt: deliver the cancellation when it next blocks."""
+        if self.reason is not None:
+            _arm(fiber)
 
     def finish(self) -> None:
         self.finished = True
@@ -101,7 +141,7 @@ class CancelContext:
         return f"<CancelContext {state}{' protected' if self.protected else ''}>"
 
 
-def _mark(cc: CancelContext, exc: BaseException, acc: list[_greenlet.FiberGreenlet]) -> None:
+def _mark(cc: CancelContext, exc: BaseException, acc: list[FiberGreenlet]) -> None:
     if cc.reason is not None or cc.finished:
         return
     cc.reason = exc
@@ -111,32 +151,63 @@ def _mark(cc: CancelContext, exc: BaseException, acc: list[_greenlet.FiberGreenl
             _mark(child, exc, acc)
 
 
-def move_fiber_to(fiber: _greenlet.FiberGreenlet, cc: CancelContext) -> None:
-    """Move ``fiber`` into ``cc``; if ``cc`` is cancelled the fiber is armed."""
-    fiber.cc.fibers.pop(fiber, None)
-    fiber.cc = cc
-    cc.fibers[fiber] = None
-    if cc.reason is not None:
-        _greenlet.arm(fiber)
+# -- delivery -------------------------------------------------------------------
 
 
-def with_cc(protected: bool, fn: Callable[[CancelContext], T], check_parent: bool = True) -> T:
-    """Run ``fn(cc)`` in a new child context of the current fiber's context."""
+def _interrupt(fiber: FiberGreenlet) -> None:
+    # Make ``fiber`` (not the running one) stop its current wait with Cancelled.
+    w = fiber.waker
+    if w is not None:
+        if not w.interruptible:
+            return  # re-armed when the wait ends (see _greenlet.suspend)
+        if w.fiber is not None:
+            w.fail(fiber.cc.cancelled_exc())
+            return
+    _arm(fiber)
+
+
+def _arm(fiber: FiberGreenlet) -> None:
+    # Ask the hub to interrupt ``fiber`` once it is blocked, if still cancelled.
+    if not fiber.armed:
+        fiber.armed = True
+        fiber.sched.call_soon(_deliver, fiber)
+
+
+def _deliver(fiber: FiberGreenlet) -> None:
+    fiber.armed = False
+    if not fiber or fiber is getcurrent():
+        return  # finished, not started, or running: it checks for itself
+    cc = fiber.cc
+    if cc is None or cc.reason is None:
+        return  # parked in the pool, or no longer cancelled (e.g. now protected)
+    w = fiber.waker
+    if w is not None:
+        if not w.interruptible:
+            return
+        if w.fiber is None:
+            _arm(fiber)  # its resumption is queued ahead of us: look again after
+            return
+        w.fiber = None
+    # Blocked in one of our waits, or somewhere in gevent: throw into it now.
+    fiber.throw(cc.cancelled_exc())
+
+
+# -- scopes ---------------------------------------------------------------------
+
+
+def _with_context(protected: bool, fn: Callable[[CancelContext], T], check_parent: bool) -> T:
+    """Run ``fn(cc)`` with the current fiber in a new child context ``cc``."""
     fiber = _greenlet.current()
     parent = fiber.cc
     if check_parent and not protected:
         parent.check()
     cc = CancelContext(parent, protected)
-    move_fiber_to(fiber, cc)
+    cc.move_in(fiber)
     try:
         return fn(cc)
     finally:
-        move_fiber_to(fiber, parent)
+        parent.move_in(fiber)
         cc.finish()
-
-
-def current_context() -> CancelContext:
-    return _greenlet.current().cc
 
 
 def check() -> None:
@@ -160,7 +231,7 @@ def protect(fn: Callable[[], T]) -> T:
     A cancellation that happened meanwhile takes effect at the caller's next
     blocking call after ``fn`` returns.
     """
-    return with_cc(True, lambda _cc: fn())
+    return _with_context(True, lambda _cc: fn(), False)
 
 
 def sub(fn: Callable[[CancelContext], T]) -> T:
@@ -168,4 +239,4 @@ def sub(fn: Callable[[CancelContext], T]) -> T:
 
     Raises ``Cancelled`` at once if the current context is already cancelled.
     """
-    return with_cc(False, fn)
+    return _with_context(False, fn, True)

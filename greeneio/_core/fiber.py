@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from greeneio._core import _greenlet, cancel, exn
+from greeneio._core.args import callable_arg, instance_arg, int_arg
 from greeneio._core._greenlet import GreenletExit
 from greeneio._core.cancel import CancelContext, Cancelled
 from greeneio._core.promise import Promise, Resolver
-from greeneio._core.switch import Switch, _AllNonDaemonsDone
+from greeneio._core.switch import AllNonDaemonsDone, Switch
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -43,114 +44,92 @@ __all__ = [
 ]
 
 
-def _sw_arg(sw: object, fn_name: str) -> Switch:
-    if not isinstance(sw, Switch):
-        raise TypeError(f"Fiber.{fn_name}: sw must be a Switch, not {sw!r}")
-    return sw
+def _sw_arg(sw: object, fn: str) -> Switch:
+    return instance_arg(sw, Switch, fn, "sw", "a Switch")
 
 
-def _fn_arg(fn: object, fn_name: str) -> None:
-    if not callable(fn):
-        raise TypeError(f"Fiber.{fn_name}: fn must be callable, not {fn!r}")
-
-
-def _start(sw: Switch, cc: CancelContext, runner: Callable[..., None], *args: Any) -> None:
-    # Count the new fiber on `sw`, then run it at once until it first blocks.
-    sw._fibers += 1
-    _greenlet.spawn(_greenlet.current().sched, cc, runner, *args)
+def _fiber_main(
+    sw: Switch | None, daemon: bool, fn: Callable[..., object], args: tuple[Any, ...]
+) -> None:
+    # The one body of every forked fiber: ``fn(*args)``, counted on ``sw`` (as
+    # a daemon or not); an exception fails ``sw``. With no switch (the
+    # branches of ``any``), ``fn`` handles its own outcome.
+    try:
+        if sw is None:
+            fn(*args)
+        elif daemon:
+            sw.with_daemon(fn, *args)
+        else:
+            sw.with_op(fn, *args)
+    except GreenletExit:
+        raise  # collected while blocked (its loop is gone): the greenlet just ends
+    except BaseException as e:
+        if sw is not None and not sw.is_finished():
+            sw.fail(e)
 
 
 def fork(fn: Callable[..., object], *args: Any, sw: Switch) -> None:
     """Run ``fn(*args)`` in a new fiber attached to ``sw``.
 
-    The new fiber runs at once until it blocks, then the caller continues. If
-    ``fn`` raises, ``sw`` fails. If ``sw`` is already off, ``fn`` never runs.
-    ``RuntimeError`` if ``sw`` has finished.
+    The new fiber runs at once until it blocks, then the caller continues,
+    ahead of anything queued meanwhile. If ``fn`` raises, ``sw`` fails. If
+    ``sw`` is already off, ``fn`` never runs. ``RuntimeError`` if ``sw`` has
+    finished.
     """
-    cc = _sw_arg(sw, "fork")._live_cc()
-    _fn_arg(fn, "fork")
-    if cc.reason is not None:
-        return
-    _start(sw, cc, _run_forked, sw, fn, args)
-
-
-def fork_checked(fn: Callable[[], object], sw: Switch) -> None:
-    """:func:`fork` for library code whose arguments are already known good."""
-    cc = sw._live_cc()
+    cc = _sw_arg(sw, "Fiber.fork").cancel_context()
+    callable_arg(fn, "Fiber.fork")
     if cc.reason is None:
-        _start(sw, cc, _run_forked, sw, fn, ())
+        _greenlet.spawn(_greenlet.current().sched, cc, _fiber_main, sw, False, fn, args)
 
 
-def _run_forked(sw: Switch, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
-    me = _greenlet.current()
-    try:
-        fn(*args)
-    except GreenletExit:
-        raise  # collected while blocked (its loop is gone): the greenlet just ends
-    except BaseException as e:
-        if not sw.is_finished():
-            sw.fail(e)
-    finally:
-        me.cc.fibers.pop(me, None)
-        sw._dec_fibers()
+def _fork_unchecked(fn: Callable[[], object], sw: Switch) -> None:
+    """:func:`fork` for library code whose arguments are known good (no checks)."""
+    cc = sw.cancel_context()
+    if cc.reason is None:
+        _greenlet.spawn(_greenlet.current().sched, cc, _fiber_main, sw, False, fn, ())
 
 
 def fork_daemon(fn: Callable[..., object], *args: Any, sw: Switch) -> None:
     """Like :func:`fork`, but ``sw`` does not wait for it: once only daemon
     fibers are left, they are cancelled and the switch finishes."""
-    cc = _sw_arg(sw, "fork_daemon")._live_cc()
-    _fn_arg(fn, "fork_daemon")
-    if cc.reason is not None:
-        return
-    sw._daemons += 1
-    _start(sw, cc, _run_daemon, sw, fn, args)
+    cc = _sw_arg(sw, "Fiber.fork_daemon").cancel_context()
+    callable_arg(fn, "Fiber.fork_daemon")
+    if cc.reason is None:
+        _greenlet.spawn(_greenlet.current().sched, cc, _fiber_main, sw, True, _daemon, (fn, args))
 
 
-def _run_daemon(sw: Switch, fn: Callable[..., object], args: tuple[Any, ...]) -> None:
-    me = _greenlet.current()
+def _daemon(fn: Callable[..., object], args: tuple[Any, ...]) -> None:
     try:
         fn(*args)
-    except GreenletExit:
-        raise  # as in _run_forked
     except Cancelled as e:
-        if not isinstance(e.reason, _AllNonDaemonsDone) and not sw.is_finished():
-            sw.fail(e)
-    except BaseException as e:
-        if not sw.is_finished():
-            sw.fail(e)
-    finally:
-        me.cc.fibers.pop(me, None)
-        sw._daemons -= 1
-        sw._dec_fibers()
+        if not isinstance(e.reason, AllNonDaemonsDone):
+            raise
 
 
 def fork_promise(fn: Callable[..., T], *args: Any, sw: Switch) -> Promise[T]:
     """Run ``fn(*args)`` in a new fiber; its result or exception resolves the
     returned promise (the switch does not fail). The fiber still belongs to
     ``sw``: the switch waits for it and cancelling ``sw`` cancels it."""
-    cc = _sw_arg(sw, "fork_promise")._live_cc()
-    _fn_arg(fn, "fork_promise")
+    cc = _sw_arg(sw, "Fiber.fork_promise").cancel_context()
+    callable_arg(fn, "Fiber.fork_promise")
     p, u = Promise.create("fork_promise")
     if cc.reason is not None:
         Promise.resolve_error(u, Cancelled(cc.reason))
         return p
-    _start(sw, cc, _run_promise, sw, u, fn, args)
+    _greenlet.spawn(_greenlet.current().sched, cc, _fiber_main, sw, False, _settle, (u, fn, args))
     return p
 
 
-def _run_promise(
-    sw: Switch, u: Resolver[Any], fn: Callable[..., object], args: tuple[Any, ...]
-) -> None:
-    me = _greenlet.current()
+def _settle(u: Resolver[Any], fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+    # Resolve ``u`` with the outcome of ``fn(*args)``.
     try:
-        Promise.resolve(u, fn(*args))
+        value = fn(*args)
     except GreenletExit:
-        raise  # as in _run_forked
+        raise
     except BaseException as e:
         Promise.resolve_error(u, e)
-    finally:
-        me.cc.fibers.pop(me, None)
-        sw._dec_fibers()
+    else:
+        Promise.resolve(u, value)
 
 
 def _forks(sw: Switch, fs: Sequence[Callable[[], object]]) -> None:
@@ -231,14 +210,14 @@ def _any_gen(
         promises: list[Promise[None]] = []
         for h in fs[:-1]:
             p, u = Promise.create("any")
-            _greenlet.spawn(me.sched, cc, _run_any_branch, wrap, cc, h, u)
+            _greenlet.spawn(me.sched, cc, _fiber_main, None, False, _settle, (u, wrap, (cc, h)))
             promises.append(p)
         wrap(cc, fs[-1])
         cancel.protect(lambda: [p.await_() for p in promises])
         assert cc.parent is not None
         return cc.parent
 
-    parent = cancel.with_cc(False, body)
+    parent = cancel.sub(body)
     err = cancel.get_error(parent)
     if have_ok[0]:
         return state[0]
@@ -248,24 +227,6 @@ def _any_gen(
     if err is None:
         raise state[1]
     raise exn.combine(state[1], err)
-
-
-def _run_any_branch(
-    wrap: Callable[[CancelContext, Callable[[], Any]], None],
-    cc: CancelContext,
-    h: Callable[[], Any],
-    u: Resolver[None],
-) -> None:
-    me = _greenlet.current()
-    try:
-        wrap(cc, h)
-        Promise.resolve(u, None)
-    except GreenletExit:
-        raise  # as in _run_forked
-    except BaseException as e:
-        Promise.resolve_error(u, e)
-    finally:
-        me.cc.fibers.pop(me, None)
 
 
 def any(fs: Iterable[Callable[[], T]], combine: Callable[[T, T], T] | None = None) -> T:
@@ -346,14 +307,9 @@ class List:
 
     @staticmethod
     def _run(fn: Callable[[T], Any], xs: list[T], max_fibers: int | None, name: str) -> list[Any]:
-        if not callable(fn):
-            raise TypeError(f"Fiber.List.{name}: fn must be callable, not {fn!r}")
-        if max_fibers is not None and (
-            isinstance(max_fibers, bool) or not isinstance(max_fibers, int)
-        ):
-            raise TypeError(f"Fiber.List.{name}: max_fibers must be an int, not {max_fibers!r}")
-        if max_fibers is not None and max_fibers < 1:
-            raise ValueError(f"Fiber.List.{name}: max_fibers must be >= 1, not {max_fibers}")
+        callable_arg(fn, f"Fiber.List.{name}")
+        if max_fibers is not None:
+            int_arg(max_fibers, f"Fiber.List.{name}", "max_fibers", min=1)
         results: list[Any] = [None] * len(xs)
         if not xs:
             return results
@@ -374,7 +330,7 @@ class List:
             for i, x in enumerate(xs):
                 while free[0] == 0:
                     _greenlet.current().cc.check()
-                    _greenlet.suspend(slot_waiters.append)
+                    _greenlet.suspend(slot_waiters.append, handoff=True)
                 sw.check()
                 free[0] -= 1
                 fork(job, i, x, sw=sw)

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from greeneio._core import _greenlet, cancel, exn
 from greeneio._core.cancel import CancelContext
 
 T = TypeVar("T")
 
-__all__ = ["Hook", "Switch"]
+__all__ = ["AllNonDaemonsDone", "Hook", "Switch"]
 
 _FINISHED = "Switch finished!"
 
@@ -47,8 +47,9 @@ class Hook:
         self.try_remove()
 
 
-class _AllNonDaemonsDone(Exception):
-    """Why daemon fibers are cancelled once only daemons are left."""
+class AllNonDaemonsDone(Exception):
+    """Why daemon fibers are cancelled once only daemons are left (not an error:
+    ``Fiber.fork_daemon`` ends such a daemon quietly)."""
 
 
 class Switch:
@@ -71,9 +72,11 @@ class Switch:
         "name",
     )
 
-    def __init__(self, name: str | None = None, *, _protected: bool = False) -> None:
+    def __init__(self, name: str | None = None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Switch: name must be a str or None, not {name!r}")
         self.name = name
-        self._protected = _protected
+        self._protected = False
         self._cc: CancelContext | None = None
         self._fibers = 0
         self._daemons = 0
@@ -96,7 +99,7 @@ class Switch:
         self._cc = cc
         self._fibers = 1
         self._hooks = {}
-        cancel.move_fiber_to(fiber, cc)
+        cc.move_in(fiber)
         return self
 
     def __exit__(
@@ -112,7 +115,7 @@ class Switch:
             self._await_idle()
         finally:
             assert self._cc is not None
-            cancel.move_fiber_to(self._fiber, self._parent_cc)
+            self._parent_cc.move_in(self._fiber)
             self._cc.finish()
         exc = self._exc
         if exc is None or exc is ev:
@@ -128,7 +131,9 @@ class Switch:
     @staticmethod
     def run_protected(fn: Callable[[Switch], T], name: str | None = None) -> T:
         """Like :meth:`run`, but cancelling the caller does not cancel the switch."""
-        with Switch(name, _protected=True) as sw:
+        sw = Switch(name)
+        sw._protected = True
+        with sw:
             return fn(sw)
 
     # -- state ---------------------------------------------------------------
@@ -171,14 +176,37 @@ class Switch:
 
     # -- fibers --------------------------------------------------------------
 
-    def _inc_fibers(self) -> None:
+    def with_op(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)``, counted as one of the switch's fibers: the switch
+        does not finish (run its release hooks) before it returns.
+
+        For library code that runs work on behalf of the switch (``Fiber.fork``
+        runs each new fiber in it). ``RuntimeError`` if the switch has finished.
+        """
+        self._live_cc()
         self._fibers += 1
+        try:
+            return fn(*args)
+        finally:
+            self._dec_fibers()
+
+    def with_daemon(self, fn: Callable[..., T], *args: Any) -> T:
+        """Like :meth:`with_op`, but as a daemon: once only daemons are left,
+        the switch cancels them (with reason ``AllNonDaemonsDone``)."""
+        self._live_cc()
+        self._fibers += 1
+        self._daemons += 1
+        try:
+            return fn(*args)
+        finally:
+            self._daemons -= 1
+            self._dec_fibers()
 
     def _dec_fibers(self) -> None:
         self._fibers -= 1
         n = self._fibers
         if self._daemons and n == self._daemons and self._cc is not None and self._cc.is_on():
-            self._cc.cancel(_AllNonDaemonsDone())
+            self._cc.cancel(AllNonDaemonsDone())
         if n == 0 and self._idle_waker is not None:
             self._idle_waker.wake()
 

@@ -49,6 +49,8 @@ T = TypeVar("T")
 __all__ = ["ProcessDomainManager", "describe_status"]
 
 TERM_TIMEOUT = 1.0
+#: ``run_main(main, on_start)``: see ``gevent_backend/_run.py``.
+RunMain = Callable[..., Any]
 _fork: Callable[[], int] = get_original("os", "fork")
 _start_thread: Callable[..., int] = get_original("_thread", "start_new_thread")
 _allocate_lock: Callable[[], Any] = get_original("_thread", "allocate_lock")
@@ -106,7 +108,10 @@ def _set_pdeathsig() -> None:
 class ProcessDomainManager:
     """Runs each domain in a forked child process."""
 
-    def __init__(self) -> None:
+    def __init__(self, run_main: RunMain) -> None:
+        #: How a child runs ``fn`` as the main fiber of its fresh hub
+        #: (``_run.run_main``, passed in so this module need not import it).
+        self._run_main = run_main
         # Write ends that must stay in the parent only (share() pipes): a child
         # holding one would never see the end-of-file that means "resolved".
         self._parent_only: set[int] = set()
@@ -135,7 +140,7 @@ class ProcessDomainManager:
                     os.close(fd)
             if os.getppid() != parent:
                 os._exit(1)
-            outcome = _run_in_fresh_hub(fn, parent)
+            outcome = _run_in_fresh_hub(self._run_main, fn, parent)
             try:
                 data = pickle.dumps(outcome)
             except Exception as e:
@@ -191,9 +196,8 @@ class ProcessDomainManager:
         return "<process domain manager>"
 
 
-def _run_in_fresh_hub(fn: Callable[[], Any], parent: int) -> tuple[str, Any]:
+def _run_in_fresh_hub(run_main: RunMain, fn: Callable[[], Any], parent: int) -> tuple[str, Any]:
     """In the child: ``fn()`` as the main fiber of a new hub in a new thread."""
-    from greeneio._run import run_main
 
     outcome: list[Any] = [("err", RuntimeError("worker thread did not finish"))]
     done = _allocate_lock()

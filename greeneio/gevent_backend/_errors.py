@@ -15,7 +15,7 @@ from greeneio import fs as Fs
 from greeneio._core.exn import Io
 from greeneio.net import errors as Net
 
-__all__ = ["OUT_OF_RESOURCES", "translate", "translate_fs", "translate_gai"]
+__all__ = ["OUT_OF_RESOURCES", "translate", "translate_file", "translate_fs", "translate_gai"]
 
 _BY_ERRNO: dict[int, type[Io]] = {
     errno.ECONNREFUSED: Net.Refused,
@@ -80,6 +80,20 @@ def translate_fs(exc: OSError, path: str) -> Io:
     if exc.filename is None:
         exc.filename = path
     return translate(exc)
+
+
+def translate_file(exc: OSError, path: str) -> Io:
+    """The ``Fs`` error for ``exc``, raised while using the file at ``path``."""
+    if isinstance(exc, Io):
+        return exc
+    if exc.filename is None:
+        exc.filename = path
+    code = exc.errno
+    cls = _BY_ERRNO_FS.get(code) if code is not None else None
+    if cls is not None:
+        return cls(backend=exc)
+    name = errno.errorcode.get(code, str(code)) if code is not None else "?"
+    return Fs.Error(f"Unix_error ({name})", backend=exc)
 
 
 def translate_gai(exc: socket.gaierror) -> Net.AddressLookupFailed:

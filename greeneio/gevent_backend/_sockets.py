@@ -73,6 +73,9 @@ def _wait(hub: Any, watcher: Any, fiber: Any) -> None:
         raise translate(e) from e
     finally:
         watcher.stop()
+    cc = fiber.cc
+    if cc.reason is not None:  # cancelled while the wake-up was on its way: cancel wins
+        raise cc.cancelled_exc()
 
 
 class UnixPath:

@@ -10,7 +10,6 @@ Only greeneio waits work here: a real gevent call would block the test.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,7 +17,8 @@ from greenlet import getcurrent
 from greenlet import greenlet as RawGreenlet
 
 from greeneio._core import _greenlet
-from greeneio._core.cancel import CancelContext, Cancelled
+from greeneio._core.args import callable_arg
+from greeneio._core.root import Root, run_root
 from greeneio.mock._clock import Clock
 
 T = TypeVar("T")
@@ -31,10 +31,14 @@ class Deadlock(RuntimeError):
 
 
 class MockScheduler:
-    """A run queue processed in order by a hub greenlet of its own."""
+    """The core's run queue, processed one callback at a time by a hub greenlet
+    of its own; when the queue is empty the clock jumps to its next timer."""
+
+    #: No OS sockets or files on the mock backend.
+    unix = None
 
     def __init__(self, clock: Clock | None) -> None:
-        self._q: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
+        self._q = _greenlet.RunQueue()
         # Library timers (run_server's grace, back-off) need a clock even in Backend.run.
         self.clock = clock if clock is not None else Clock()
         self.finished = False
@@ -43,17 +47,19 @@ class MockScheduler:
         self.launcher = _greenlet.make_launcher(self.hub)
 
     def call_soon(self, fn: Callable[..., object], *args: Any) -> None:
-        self._q.append((fn, args))
+        self._q.push((fn, args))
 
     def call_next(self, fn: Callable[..., object], *args: Any) -> None:
-        self._q.appendleft((fn, args))
+        self._q.push_next((fn, args))
+
+    def root_finished(self) -> None:
+        self.finished = True
 
     def _loop(self) -> None:
         q = self._q
         while not self.finished:
-            if q:
-                fn, args = q.popleft()
-                fn(*args)
+            if len(q):
+                q.run(1)
             elif not self.clock.advance_to_next():
                 raise Deadlock(
                     "Deadlock detected: no events scheduled but main function hasn't returned"
@@ -74,34 +80,13 @@ class MockEnv:
 
 
 def _run_main(fn: Callable[[], T], clock: Clock | None) -> T:
-    if _greenlet.current_or_none() is not None:
-        raise RuntimeError("mock.Backend.run: already inside a greeneio backend")
     sched = MockScheduler(clock)
-    root_cc = CancelContext(None)
-    outcome: list[Any] = [False, None]
 
-    def body() -> None:
-        try:
-            outcome[1] = fn()
-            outcome[0] = True
-        except BaseException as e:
-            outcome[1] = e
-        finally:
-            root_cc.fibers.pop(root, None)
-            sched.finished = True
-
-    root = _greenlet.new_fiber(sched, root_cc, body)
-    sched.call_soon(root.switch)
-    try:
+    def main_loop(root: Root) -> None:
+        sched.call_soon(root.fiber.switch)
         sched.hub.switch()
-    finally:
-        root_cc.finish()
-    ok, value = outcome
-    if ok:
-        return value  # type: ignore[no-any-return]
-    while isinstance(value, Cancelled) and value.reason is not None:
-        value = value.reason
-    raise value
+
+    return run_root(sched, fn, main_loop)
 
 
 class Backend:
@@ -113,16 +98,14 @@ class Backend:
 
         Raises :class:`Deadlock` if every fiber blocks with nothing to wake them.
         """
-        if not callable(fn):
-            raise TypeError(f"mock.Backend.run: fn must be callable, not {fn!r}")
+        callable_arg(fn, "mock.Backend.run")
         return _run_main(fn, None)
 
     @staticmethod
     def run_full(fn: Callable[[MockEnv], T]) -> T:
         """Run ``fn(env)``; ``env.clock`` is a mock clock that jumps to the next
         timer whenever every fiber is blocked (tracing ``mock time is now T``)."""
-        if not callable(fn):
-            raise TypeError(f"mock.Backend.run_full: fn must be callable, not {fn!r}")
+        callable_arg(fn, "mock.Backend.run_full")
         clock = Clock()
         env = MockEnv(clock)
         return _run_main(lambda: fn(env), clock)

@@ -3,17 +3,9 @@
 ``Ipaddr`` and ``Sockaddr`` are immutable values. The calls (``connect``,
 ``listen``, ``run_server``...) take a provider (``env.net``, a socket) and
 add context to its errors. ``import_socket_*``, ``socketpair_*`` and ``fd``
-are Eio_unix's interop with ``socket.socket``, on the gevent backend.
+are Eio_unix's interop with ``socket.socket`` (on backends with OS sockets).
 """
 
-from greeneio.gevent_backend._interop import (
-    fd,
-    import_socket_datagram,
-    import_socket_listening,
-    import_socket_stream,
-    socketpair_datagram,
-    socketpair_stream,
-)
 from greeneio.net import sockaddr as Sockaddr
 from greeneio.net._api import (
     accept,
@@ -35,6 +27,14 @@ from greeneio.net._api import (
 )
 from greeneio.net._connect import with_tcp_connect
 from greeneio.net._server import ServerStats, run_server
+from greeneio.net._unix import (
+    fd,
+    import_socket_datagram,
+    import_socket_listening,
+    import_socket_stream,
+    socketpair_datagram,
+    socketpair_stream,
+)
 from greeneio.net.errors import (
     AddressLookupFailed,
     ConnectionFailure,

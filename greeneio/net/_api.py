@@ -17,7 +17,15 @@ from greeneio._core import _greenlet
 from greeneio._core import fiber as Fiber
 from greeneio._core.exn import Io, add_context
 from greeneio._core.switch import Switch
-from greeneio.flow import Buffer, bufs_arg, writable_buf_arg
+from greeneio._core.args import (
+    bool_arg,
+    bufs_arg,
+    callable_arg,
+    instance_arg,
+    int_arg,
+    writable_buf_arg,
+)
+from greeneio.flow import Buffer
 from greeneio.interfaces import (
     IClose,
     IDatagramSocket,
@@ -63,12 +71,6 @@ def _net_arg(net: object, fn: str) -> Any:
     return net
 
 
-def _sw_arg(sw: object, fn: str) -> Switch:
-    if not isinstance(sw, Switch):
-        raise TypeError(f"Net.{fn}: sw must be a Switch, not {sw!r}")
-    return sw
-
-
 def _stream_addr(addr: object, fn: str, name: str = "addr") -> Tcp | Unix:
     if isinstance(addr, Tcp | Unix):
         if isinstance(addr, Unix) and not addr.path:
@@ -83,17 +85,6 @@ def _listening_arg(sock: object, fn: str) -> Any:
     if not IListeningSocket.providedBy(sock):
         raise TypeError(f"Net.{fn}: expected a listening socket (from Net.listen), not {sock!r}")
     return sock
-
-
-def _callable_arg(f: object, fn: str, name: str) -> None:
-    if not callable(f):
-        raise TypeError(f"Net.{fn}: {name} must be callable, not {f!r}")
-
-
-def _bool_arg(v: object, fn: str, name: str) -> bool:
-    if not isinstance(v, bool):
-        raise TypeError(f"Net.{fn}: {name} must be a bool, not {v!r}")
-    return v
 
 
 def _options_arg(options: object, fn: str) -> list[tuple[Sockopt, Any]]:
@@ -134,7 +125,7 @@ def connect(
     """
     net = _net_arg(net, "connect")
     addr = _stream_addr(addr, "connect")
-    sw = _sw_arg(sw, "connect")
+    sw = instance_arg(sw, Switch, "Net.connect", "sw", "a Switch")
     if bind_to is not None:
         bind_to = _stream_addr(bind_to, "connect", "bind_to")
     opts = _options_arg(options, "connect")
@@ -142,7 +133,7 @@ def connect(
     try:
         return net.connect(addr, sw, bind_to, opts)
     except Io as e:
-        raise add_context(e, f"connecting to {addr}") from None
+        raise add_context(e, f"connecting to {addr}")
 
 
 def listen(
@@ -168,17 +159,14 @@ def listen(
             "use Net.datagram_socket for UDP"
         )
     addr = _stream_addr(addr, "listen")
-    sw = _sw_arg(sw, "listen")
-    if isinstance(backlog, bool) or not isinstance(backlog, int):
-        raise TypeError(f"Net.listen: backlog must be an int, not {backlog!r}")
-    if backlog < 1:
-        raise ValueError(f"Net.listen: backlog must be >= 1, not {backlog}")
-    reuse_addr = _bool_arg(reuse_addr, "listen", "reuse_addr")
-    reuse_port = _bool_arg(reuse_port, "listen", "reuse_port")
+    sw = instance_arg(sw, Switch, "Net.listen", "sw", "a Switch")
+    int_arg(backlog, "Net.listen", "backlog", min=1)
+    reuse_addr = bool_arg(reuse_addr, "Net.listen", "reuse_addr")
+    reuse_port = bool_arg(reuse_port, "Net.listen", "reuse_port")
     try:
         return net.listen(addr, sw, backlog, reuse_addr, reuse_port)
     except Io as e:
-        raise add_context(e, f"listening on {addr}") from None
+        raise add_context(e, f"listening on {addr}")
 
 
 def accept(listening: Any, *, sw: Switch) -> tuple[Any, Tcp | Unix]:
@@ -187,11 +175,11 @@ def accept(listening: Any, *, sw: Switch) -> tuple[Any, Tcp | Unix]:
     The flow is closed when ``sw`` finishes, if not before. Cancellable.
     """
     listening = _listening_arg(listening, "accept")
-    sw = _sw_arg(sw, "accept")
+    sw = instance_arg(sw, Switch, "Net.accept", "sw", "a Switch")
     try:
         return listening.accept(sw)  # type: ignore[no-any-return]
     except Io as e:
-        raise add_context(e, "accepting connection") from None
+        raise add_context(e, "accepting connection")
 
 
 def accept_fork(
@@ -209,19 +197,20 @@ def accept_fork(
     context ``handling connection from ADDR`` if it is an ``Exn.Io``.
     """
     listening = _listening_arg(listening, "accept_fork")
-    _callable_arg(handler, "accept_fork", "handler")
-    _callable_arg(on_error, "accept_fork", "on_error")
-    accept_fork_checked(listening, handler, _sw_arg(sw, "accept_fork"), on_error)
+    callable_arg(handler, "Net.accept_fork", "handler")
+    callable_arg(on_error, "Net.accept_fork", "on_error")
+    sw = instance_arg(sw, Switch, "Net.accept_fork", "sw", "a Switch")
+    _accept_fork_unchecked(listening, handler, sw, on_error)
 
 
-def accept_fork_checked(
+def _accept_fork_unchecked(
     listening: Any, handler: Handler, sw: Switch, on_error: Callable[[BaseException], object]
 ) -> None:
     """:func:`accept_fork` with its arguments already checked (run_server's loop)."""
     try:
         flow, addr = listening.accept(sw)
     except Io as e:
-        raise add_context(e, "accepting connection") from None
+        raise add_context(e, "accepting connection")
     started = False
 
     def run() -> None:
@@ -239,7 +228,7 @@ def accept_fork_checked(
         flow.close()
 
     try:
-        Fiber.fork_checked(run, sw)
+        Fiber._fork_unchecked(run, sw)
     finally:
         if not started:
             flow.close()
@@ -286,13 +275,13 @@ def datagram_socket(
         )
     if isinstance(addr, Unix) and not addr.path:
         raise ValueError("Net.datagram_socket: addr must not be the empty Unix path")
-    sw = _sw_arg(sw, "datagram_socket")
-    reuse_addr = _bool_arg(reuse_addr, "datagram_socket", "reuse_addr")
-    reuse_port = _bool_arg(reuse_port, "datagram_socket", "reuse_port")
+    sw = instance_arg(sw, Switch, "Net.datagram_socket", "sw", "a Switch")
+    reuse_addr = bool_arg(reuse_addr, "Net.datagram_socket", "reuse_addr")
+    reuse_port = bool_arg(reuse_port, "Net.datagram_socket", "reuse_port")
     try:
         return net.datagram_socket(addr, sw, reuse_addr, reuse_port)
     except Io as e:
-        raise add_context(e, f"creating datagram socket on {addr}") from None
+        raise add_context(e, f"creating datagram socket on {addr}")
 
 
 def _dgram_arg(sock: object, fn: str) -> Any:
@@ -312,7 +301,7 @@ def send(sock: Any, bufs: Buffer | Iterable[Buffer], *, dst: Udp | Unix | None =
     try:
         sock.send(items, dst)
     except Io as e:
-        raise add_context(e, f"sending to {dst}" if dst is not None else "sending") from None
+        raise add_context(e, f"sending to {dst}" if dst is not None else "sending")
 
 
 def recv(sock: Any, buf: Buffer) -> tuple[Udp | Unix, int]:
@@ -324,7 +313,7 @@ def recv(sock: Any, buf: Buffer) -> tuple[Udp | Unix, int]:
     try:
         return sock.recv(view)  # type: ignore[no-any-return]
     except Io as e:
-        raise add_context(e, "receiving datagram") from None
+        raise add_context(e, "receiving datagram")
 
 
 # -- names ---------------------------------------------------------------------
@@ -351,7 +340,7 @@ def _lookup(
         where = (
             f"looking up {host!r}" if not service else f"looking up {host!r} (service {service!r})"
         )
-        raise add_context(e, where.replace("'", '"')) from None
+        raise add_context(e, where.replace("'", '"'))
 
 
 def getaddrinfo(net: Any, host: str, *, service: str = "") -> list[Tcp | Udp | Unix]:
@@ -378,7 +367,7 @@ def getnameinfo(net: Any, sockaddr: Tcp | Udp | Unix) -> tuple[str, str]:
     try:
         return net.getnameinfo(sockaddr)  # type: ignore[no-any-return]
     except Io as e:
-        raise add_context(e, f"looking up name of {sockaddr}") from None
+        raise add_context(e, f"looking up name of {sockaddr}")
 
 
 # -- options and closing ---------------------------------------------------------
@@ -400,12 +389,12 @@ def setsockopt(sock: Any, opt: Sockopt | str, value: Any) -> None:
     try:
         o = _sockopt.lookup(opt, "Net.setsockopt")
     except Io as e:
-        raise add_context(e, f"setting socket option {opt}") from None
+        raise add_context(e, f"setting socket option {opt}")
     value = _sockopt.check_value(o, value, "Net.setsockopt")
     try:
         sock.setsockopt(o, value)
     except Io as e:
-        raise add_context(e, f"setting socket option {_sockopt.pp_binding(o, value)}") from None
+        raise add_context(e, f"setting socket option {_sockopt.pp_binding(o, value)}")
 
 
 def getsockopt(sock: Any, opt: Sockopt | str) -> Any:
@@ -414,7 +403,7 @@ def getsockopt(sock: Any, opt: Sockopt | str) -> Any:
     try:
         return sock.getsockopt(_sockopt.lookup(opt, "Net.getsockopt"))
     except Io as e:
-        raise add_context(e, f"getting socket option {opt}") from None
+        raise add_context(e, f"getting socket option {opt}")
 
 
 def close(x: Any) -> None:

@@ -25,7 +25,8 @@ from greeneio._core.promise import Promise
 from greeneio._core.semaphore import Semaphore
 from greeneio._core.switch import Switch
 from greeneio.interfaces import IDomainManager
-from greeneio.net._api import Handler, _callable_arg, _listening_arg, accept_fork_checked
+from greeneio._core.args import callable_arg, int_arg, seconds_arg
+from greeneio.net._api import Handler, _accept_fork_unchecked, _listening_arg
 
 __all__ = ["ServerStats", "run_server"]
 
@@ -79,21 +80,11 @@ class _GraceExpired(Exception):
     """Why handlers still running when ``grace`` ran out are cancelled."""
 
 
-def _positive_int(v: object, name: str) -> None:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise TypeError(f"Net.run_server: {name} must be an int, not {v!r}")
-    if v <= 0:
-        raise ValueError(f"Net.run_server: {name} must be > 0, not {v}")
-
-
 def _domains_arg(v: object) -> tuple[Any, int]:
     if not (isinstance(v, tuple) and len(v) == 2):
         raise TypeError(f"Net.run_server: additional_domains must be (domain_mgr, n), not {v!r}")
     dm, n = v
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"Net.run_server: additional_domains count must be an int, not {n!r}")
-    if n < 0:
-        raise ValueError(f"Net.run_server: additional_domains count must be >= 0, not {n}")
+    int_arg(n, "Net.run_server", "additional_domains count", min=0)
     if not IDomainManager.providedBy(dm):
         raise TypeError(
             "Net.run_server: additional_domains needs a domain manager (env.domain_mgr), "
@@ -126,17 +117,14 @@ def run_server(
     kept up to date with per-process open and accepted counts.
     """
     listening = _listening_arg(listening, "run_server")
-    _callable_arg(handler, "run_server", "handler")
-    _callable_arg(on_error, "run_server", "on_error")
+    callable_arg(handler, "Net.run_server", "handler")
+    callable_arg(on_error, "Net.run_server", "on_error")
     if max_connections is not None:
-        _positive_int(max_connections, "max_connections")
+        int_arg(max_connections, "Net.run_server", "max_connections", min=1)
     if stop is not None and not isinstance(stop, Promise):
         raise TypeError(f"Net.run_server: stop must be a Promise, not {stop!r}")
     if grace is not None:
-        if isinstance(grace, bool) or not isinstance(grace, int | float):
-            raise TypeError(f"Net.run_server: grace must be a number of seconds, not {grace!r}")
-        if grace < 0:
-            raise ValueError(f"Net.run_server: grace must be >= 0, not {grace}")
+        seconds_arg(grace, "Net.run_server", "grace", min=0)
     if stats is not None and not isinstance(stats, ServerStats):
         raise TypeError(f"Net.run_server: stats must be a Net.ServerStats, not {stats!r}")
     if additional_domains is None:
@@ -234,7 +222,7 @@ def serve(
             if connections is not None:
                 connections.acquire()
             try:
-                accept_fork_checked(listening, inner, sw, on_error)
+                _accept_fork_unchecked(listening, inner, sw, on_error)
             except BaseException as e:
                 if connections is not None:
                     connections.release()

@@ -13,10 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import gevent
-
-from greeneio import Cancel, Fiber, Net, Promise, Switch
-from greeneio._run import run_main
+import greeneio
+from greeneio import Cancel, Fiber, Net, Promise, Signal, Switch
 from greeneio.serve import chargen, daytime, discard, echo, http, proxy, udp_echo
 from greeneio.serve._options import Listen, Options, UsageError, ip_of, parse
 from greeneio.serve.app import AppError, load
@@ -40,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr, format="greeneio-serve: %(message)s", level=opts.log_level.upper()
     )
     try:
-        return run_main(lambda env: _serve(env, opts, handler), _on_start, handle_sigint=False)
+        return greeneio.run(lambda env: _serve(env, opts, handler), handle_sigint=False)
     except UsageError as e:  # found once running: an address that cannot be used
         print(f"greeneio-serve: error: {e}", file=sys.stderr)
         return 2
@@ -50,13 +48,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # e.g. a worker that died: one line, not a traceback
         log.error("failed: %s", str(e).replace("\n", "; "))
         return 1
-
-
-_cancel_main: list[Callable[[BaseException], None]] = []
-
-
-def _on_start(cancel: Callable[[BaseException], None]) -> None:
-    _cancel_main[:] = [cancel]
 
 
 def _stream_handler(opts: Options) -> Callable[[Any, Any], object] | None:
@@ -75,18 +66,17 @@ def _serve(env: Any, opts: Options, handler: Callable[[Any, Any], object] | None
     signals = [0]
     cut_off = [False]
 
-    def on_signal() -> None:
+    def on_signal(signum: int) -> None:
         signals[0] += 1
         if signals[0] == 1:
             log.info("stopping: no new connections; draining (signal again to cancel)")
             Promise.try_resolve(set_stop, None)
         else:
-            _cancel_main[0](ForcedStop())
+            raise ForcedStop()  # fails the switch: everything left is cancelled
 
     with Switch(name="greeneio-serve") as sw:
         for sig in (signal.SIGTERM, signal.SIGINT):
-            watcher = gevent.signal_handler(sig, on_signal)
-            sw.on_release(watcher.cancel)
+            Signal.subscribe(env.signals, sig, on_signal, sw=sw)
         if opts.service == "http":
             handler = http.make_handler(opts.root, env.mono_clock)
         elif opts.service == "proxy":

@@ -1,0 +1,123 @@
+"""The gevent backend's runtime: its scheduler, and running a main fiber.
+
+Theory of operation: the scheduler's hub is gevent's hub for the current
+thread. Its run queue (the core's :class:`RunQueue`, shared with the mock
+backend so the run order is the same) is drained by one gevent loop callback,
+posted when the first callback is queued and re-posted after each batch of
+:data:`BATCH` while more are queued, so socket readiness and timers are
+polled between batches. Socket and timer watchers switch straight into the
+fiber they wake; everything else (wake-ups, forks, yields, cancellation)
+goes through the queue.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import gevent
+from gevent.hub import Waiter
+
+from greeneio._core import _greenlet
+from greeneio._core.root import Root, run_root
+from greeneio.gevent_backend._env import Env, make_env
+from greeneio.gevent_backend._unix import UnixNet
+
+T = TypeVar("T")
+
+__all__ = ["BATCH", "GeventScheduler", "run_main"]
+
+#: How many queued callbacks run before gevent polls for I/O again.
+BATCH = 256
+
+
+class GeventScheduler:
+    """The scheduler of real programs: gevent's hub for the current thread."""
+
+    __slots__ = (
+        "_done",
+        "_posted",
+        "_q",
+        "_run_callback",
+        "clock",
+        "hub",
+        "launcher",
+        "pool",
+        "unix",
+    )
+
+    def __init__(self, clock: Any) -> None:
+        hub = gevent.get_hub()
+        self.clock = clock
+        self.hub = hub
+        self.unix = UnixNet()
+        self.pool: list[_greenlet.FiberGreenlet] = []
+        self.launcher = _greenlet.make_launcher(hub)
+        self._q = _greenlet.RunQueue()
+        self._run_callback = hub.loop.run_callback
+        self._posted = False
+        self._done = Waiter()
+
+    def call_soon(self, fn: Callable[..., object], *args: Any) -> None:
+        self._q.push((fn, args))
+        if not self._posted:
+            self._posted = True
+            self._run_callback(self._drain)
+
+    def call_next(self, fn: Callable[..., object], *args: Any) -> None:
+        self._q.push_next((fn, args))
+        if not self._posted:
+            self._posted = True
+            self._run_callback(self._drain)
+
+    def _drain(self) -> None:
+        try:
+            more = self._q.run(BATCH)
+        except BaseException:
+            self._run_callback(self._drain)  # the rest runs next turn; gevent reports this
+            raise
+        if more:
+            self._run_callback(self._drain)
+        else:
+            self._posted = False
+
+    def root_finished(self) -> None:
+        self.call_soon(self._done.switch, None)
+
+    def wait_root(self, root: Root) -> None:
+        """Start ``root`` and block this (non-fiber) greenlet until it ends."""
+        self.call_soon(root.fiber.switch)
+        self._done.get()
+
+
+def run_main(
+    main: Callable[[Env], T],
+    on_start: Callable[[Callable[[BaseException], None]], None] | None = None,
+    handle_sigint: bool = True,
+) -> T:
+    """Run ``main(env)`` as the main fiber on this thread's gevent hub.
+
+    ``on_start(cancel)`` is called in the hub's thread before ``main`` starts;
+    ``cancel(exc)`` may then be called from that thread to cancel the main
+    fiber (worker processes use it for SIGTERM). With ``handle_sigint`` (main
+    thread only), Ctrl-C cancels the main fiber with ``KeyboardInterrupt``.
+    """
+    env = make_env(run_main)
+    sched = GeventScheduler(env.mono_clock)
+    handler = None
+
+    def main_loop(root: Root) -> None:
+        nonlocal handler
+        if on_start is not None:
+            on_start(root.cancel)
+        if handle_sigint and threading.current_thread() is threading.main_thread():
+            handler = gevent.signal_handler(signal.SIGINT, lambda: root.cancel(KeyboardInterrupt()))
+        try:
+            sched.wait_root(root)
+        finally:
+            if handler is not None:
+                handler.cancel()
+
+    return run_root(sched, lambda: main(env), main_loop)
