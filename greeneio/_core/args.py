@@ -40,7 +40,7 @@ def bool_arg(v: object, fn: str, name: str) -> bool:
     return v
 
 
-def int_arg(v: object, fn: str, name: str, *, min: int | None = None) -> int:  # noqa: A002
+def int_arg(v: object, fn: str, name: str, *, min: int | None = None) -> int:
     """``v``, an ``int`` (not a bool) of at least ``min``."""
     if isinstance(v, bool) or not isinstance(v, int):
         raise TypeError(f"{fn}: {name} must be an int, not {v!r}")

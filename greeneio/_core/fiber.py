@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from greeneio._core import _greenlet, cancel, exn
-from greeneio._core.args import callable_arg, instance_arg, int_arg
 from greeneio._core._greenlet import GreenletExit
+from greeneio._core.args import callable_arg, instance_arg, int_arg
 from greeneio._core.cancel import CancelContext, Cancelled
 from greeneio._core.promise import Promise, Resolver
 from greeneio._core.switch import AllNonDaemonsDone, Switch

@@ -15,8 +15,6 @@ from typing import Any, TypeVar
 
 from greeneio._core import _greenlet
 from greeneio._core import fiber as Fiber
-from greeneio._core.exn import Io, add_context
-from greeneio._core.switch import Switch
 from greeneio._core.args import (
     bool_arg,
     bufs_arg,
@@ -25,6 +23,8 @@ from greeneio._core.args import (
     int_arg,
     writable_buf_arg,
 )
+from greeneio._core.exn import Io, add_context
+from greeneio._core.switch import Switch
 from greeneio.flow import Buffer
 from greeneio.interfaces import (
     IClose,
@@ -133,7 +133,8 @@ def connect(
     try:
         return net.connect(addr, sw, bind_to, opts)
     except Io as e:
-        raise add_context(e, f"connecting to {addr}")
+        add_context(e, f"connecting to {addr}")
+        raise
 
 
 def listen(
@@ -166,7 +167,8 @@ def listen(
     try:
         return net.listen(addr, sw, backlog, reuse_addr, reuse_port)
     except Io as e:
-        raise add_context(e, f"listening on {addr}")
+        add_context(e, f"listening on {addr}")
+        raise
 
 
 def accept(listening: Any, *, sw: Switch) -> tuple[Any, Tcp | Unix]:
@@ -179,7 +181,8 @@ def accept(listening: Any, *, sw: Switch) -> tuple[Any, Tcp | Unix]:
     try:
         return listening.accept(sw)  # type: ignore[no-any-return]
     except Io as e:
-        raise add_context(e, "accepting connection")
+        add_context(e, "accepting connection")
+        raise
 
 
 def accept_fork(
@@ -210,7 +213,8 @@ def _accept_fork_unchecked(
     try:
         flow, addr = listening.accept(sw)
     except Io as e:
-        raise add_context(e, "accepting connection")
+        add_context(e, "accepting connection")
+        raise
     started = False
 
     def run() -> None:
@@ -281,7 +285,8 @@ def datagram_socket(
     try:
         return net.datagram_socket(addr, sw, reuse_addr, reuse_port)
     except Io as e:
-        raise add_context(e, f"creating datagram socket on {addr}")
+        add_context(e, f"creating datagram socket on {addr}")
+        raise
 
 
 def _dgram_arg(sock: object, fn: str) -> Any:
@@ -301,7 +306,8 @@ def send(sock: Any, bufs: Buffer | Iterable[Buffer], *, dst: Udp | Unix | None =
     try:
         sock.send(items, dst)
     except Io as e:
-        raise add_context(e, f"sending to {dst}" if dst is not None else "sending")
+        add_context(e, f"sending to {dst}" if dst is not None else "sending")
+        raise
 
 
 def recv(sock: Any, buf: Buffer) -> tuple[Udp | Unix, int]:
@@ -313,7 +319,8 @@ def recv(sock: Any, buf: Buffer) -> tuple[Udp | Unix, int]:
     try:
         return sock.recv(view)  # type: ignore[no-any-return]
     except Io as e:
-        raise add_context(e, "receiving datagram")
+        add_context(e, "receiving datagram")
+        raise
 
 
 # -- names ---------------------------------------------------------------------
@@ -340,7 +347,8 @@ def _lookup(
         where = (
             f"looking up {host!r}" if not service else f"looking up {host!r} (service {service!r})"
         )
-        raise add_context(e, where.replace("'", '"'))
+        add_context(e, where.replace("'", '"'))
+        raise
 
 
 def getaddrinfo(net: Any, host: str, *, service: str = "") -> list[Tcp | Udp | Unix]:
@@ -367,7 +375,8 @@ def getnameinfo(net: Any, sockaddr: Tcp | Udp | Unix) -> tuple[str, str]:
     try:
         return net.getnameinfo(sockaddr)  # type: ignore[no-any-return]
     except Io as e:
-        raise add_context(e, f"looking up name of {sockaddr}")
+        add_context(e, f"looking up name of {sockaddr}")
+        raise
 
 
 # -- options and closing ---------------------------------------------------------
@@ -389,12 +398,14 @@ def setsockopt(sock: Any, opt: Sockopt | str, value: Any) -> None:
     try:
         o = _sockopt.lookup(opt, "Net.setsockopt")
     except Io as e:
-        raise add_context(e, f"setting socket option {opt}")
+        add_context(e, f"setting socket option {opt}")
+        raise
     value = _sockopt.check_value(o, value, "Net.setsockopt")
     try:
         sock.setsockopt(o, value)
     except Io as e:
-        raise add_context(e, f"setting socket option {_sockopt.pp_binding(o, value)}")
+        add_context(e, f"setting socket option {_sockopt.pp_binding(o, value)}")
+        raise
 
 
 def getsockopt(sock: Any, opt: Sockopt | str) -> Any:
@@ -403,7 +414,8 @@ def getsockopt(sock: Any, opt: Sockopt | str) -> Any:
     try:
         return sock.getsockopt(_sockopt.lookup(opt, "Net.getsockopt"))
     except Io as e:
-        raise add_context(e, f"getting socket option {opt}")
+        add_context(e, f"getting socket option {opt}")
+        raise
 
 
 def close(x: Any) -> None:

@@ -20,12 +20,12 @@ from typing import Any, NoReturn
 from greeneio import time as Time
 from greeneio._core import _greenlet
 from greeneio._core import fiber as Fiber
+from greeneio._core.args import callable_arg, int_arg, seconds_arg
 from greeneio._core.cancel import Cancelled
 from greeneio._core.promise import Promise
 from greeneio._core.semaphore import Semaphore
 from greeneio._core.switch import Switch
 from greeneio.interfaces import IDomainManager
-from greeneio._core.args import callable_arg, int_arg, seconds_arg
 from greeneio.net._api import Handler, _accept_fork_unchecked, _listening_arg
 
 __all__ = ["ServerStats", "run_server"]
