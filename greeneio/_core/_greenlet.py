@@ -13,10 +13,11 @@ Theory of operation
   :class:`Waker`. A waker fires at most once, so a late wake-up can never
   resume a fiber somewhere else. While a fiber waits, ``fiber.waker`` is set;
   a waker whose ``fiber`` is ``None`` means "resume already queued".
-* Cancellation is delivered by ``cancel.py`` (it owns the policy). A fiber
-  that comes back from an interruptible wait while its context is cancelled
-  raises ``Cancelled``, even when a wake-up got there first: cancellation
-  wins over a late wake-up.
+* Cancellation is delivered by ``cancel.py`` (it owns the policy). A wait
+  that hands the fiber nothing (socket readiness) raises ``Cancelled`` when
+  the fiber comes back cancelled, even if the wake-up got there first; a
+  wake-up that hands over a value (a promise) delivers it, and the next
+  blocking call raises ``Cancelled``.
 * Forked fibers run on pooled greenlets (:func:`spawn`): when a fiber's
   function returns, it leaves its cancel context, and its greenlet is cleaned
   (bindings, contextvars) and parked in its scheduler's ``pool`` for the next
@@ -35,7 +36,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from greenlet import GreenletExit, getcurrent
 from greenlet import greenlet as RawGreenlet
 
-__all__ = ["FiberGreenlet", "GreenletExit", "RunQueue", "Scheduler", "Waker", "current"]
+__all__ = [
+    "FiberGreenlet",
+    "GreenletExit",
+    "RunQueue",
+    "Scheduler",
+    "Waker",
+    "current",
+    "getcurrent",
+]
 
 if TYPE_CHECKING:
     from greeneio._core.cancel import CancelContext
@@ -252,33 +261,26 @@ def _pooled_main() -> None:
         me.sched.hub.switch()
 
 
-def suspend(
-    register: Callable[[Waker], object], interruptible: bool = True, handoff: bool = False
-) -> Any:
+def suspend(register: Callable[[Waker], object], interruptible: bool = True) -> Any:
     """Block the current fiber until the waker given to ``register`` fires.
 
     Returns the value passed to ``Waker.wake``. An interruptible wait raises
-    ``Cancelled`` when the fiber's context is cancelled (the waker is then
-    dead), also when a wake-up was already queued, unless ``handoff``: then
-    the wake-up hands the waiter something it must not lose (a permit), and
-    the fiber sees the cancellation at its next call instead.
+    ``Cancelled`` when the fiber's context is cancelled; the waker is then
+    dead. A wake-up queued before the cancellation still delivers its value
+    (as in Eio: what was handed over is not lost); the fiber is then armed,
+    and its next blocking call raises ``Cancelled``.
     """
     me = current()
     w = Waker(me, interruptible)
     me.waker = w
     register(w)
     try:
-        value = me.sched.hub.switch()
+        return me.sched.hub.switch()
     finally:
         w.fiber = None
         me.waker = None
-    cc = me.cc
-    if cc.reason is not None:
         if not interruptible:
-            cc.rearm(me)
-        elif not handoff:
-            raise cc.cancelled_exc()
-    return value
+            me.cc.rearm(me)
 
 
 def yield_now() -> None:

@@ -25,8 +25,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from greenlet import getcurrent
-
 from greeneio._core import _greenlet
 from greeneio._core._greenlet import FiberGreenlet
 
@@ -98,7 +96,7 @@ class CancelContext:
             raise RuntimeError("Cancellation context finished!")
         fibers: list[FiberGreenlet] = []
         _mark(self, exc, fibers)
-        me = getcurrent()
+        me = _greenlet.getcurrent()
         for fiber in fibers:
             if fiber is not me:
                 _interrupt(fiber)
@@ -175,7 +173,7 @@ def _arm(fiber: FiberGreenlet) -> None:
 
 def _deliver(fiber: FiberGreenlet) -> None:
     fiber.armed = False
-    if not fiber or fiber is getcurrent():
+    if not fiber or fiber is _greenlet.getcurrent():
         return  # finished, not started, or running: it checks for itself
     cc = fiber.cc
     if cc is None or cc.reason is None:

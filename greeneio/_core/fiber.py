@@ -330,7 +330,7 @@ class List:
             for i, x in enumerate(xs):
                 while free[0] == 0:
                     _greenlet.current().cc.check()
-                    _greenlet.suspend(slot_waiters.append, handoff=True)
+                    _greenlet.suspend(slot_waiters.append)
                 sw.check()
                 free[0] -= 1
                 fork(job, i, x, sw=sw)

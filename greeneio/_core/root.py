@@ -58,7 +58,9 @@ def run_root(
     """Run ``fn()`` as the main fiber of ``sched``; ``main_loop(root)`` must
     start ``root.fiber`` and return once ``sched.root_finished()`` was called."""
     if _greenlet.current_or_none() is not None:
-        raise RuntimeError("greeneio: already inside a greeneio run (use Fiber.fork instead)")
+        raise RuntimeError(
+            "greeneio: already inside greeneio.run or mock.Backend.run (use Fiber.fork instead)"
+        )
     root = Root(sched, fn)
     try:
         main_loop(root)

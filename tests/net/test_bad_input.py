@@ -46,7 +46,7 @@ def test_max_connections_zero():
         server = Net.listen(net, Net.Sockaddr.Tcp(V4, 0), sw=sw, backlog=1)
         Net.run_server(server, lambda f, a: None, on_error=print, max_connections=0)
 
-    with pytest.raises(ValueError, match="max_connections must be > 0, not 0"):
+    with pytest.raises(ValueError, match="max_connections must be >= 1, not 0"):
         in_run(fn)
 
 

@@ -11,6 +11,7 @@ import pytest
 
 import greeneio
 from greeneio import Fiber, Flow, Fs, Net, Switch
+from greeneio.gevent_backend._files import FileSource
 from greeneio.gevent_backend._sockets import StreamSocket
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_fd_leak")]
@@ -59,7 +60,7 @@ def test_copy_file_to_socket_uses_sendfile(big_file, monkeypatch):
         raise AssertionError("file bytes were read into Python")
 
     monkeypatch.setattr(os, "sendfile", counting_sendfile)
-    monkeypatch.setattr(Fs.FileSource, "single_read", no_python_reads)
+    monkeypatch.setattr(FileSource, "single_read", no_python_reads)
 
     def main(env: Any) -> tuple[int, str]:
         with Switch() as sw:
