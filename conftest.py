@@ -1,50 +1,23 @@
-"""Shared pytest fixtures: transcripts of traced lines, fd counting."""
+"""Shared pytest fixtures: fd counting and child-process guards.
+
+``traced``, ``transcript``, ``greeneio_backend`` and ``run_on_backend`` come
+from greeneio's own pytest plugin (``greeneio/pytest_plugin.py``), which
+installing the project registers; it is loaded here too when plugin
+autoloading is off, so the suite never depends on that setting.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
-from greeneio._core.exn import is_multiple
-from greeneio._core.trace import capture
-from greeneio.mock import Backend
 
-
-def describe_exc(e: BaseException) -> str:
-    """A one-line description of an exception, like Eio's toplevel prints it."""
-    if is_multiple(e):
-        parts = "; ".join(describe_exc(x) for x in e.exceptions)  # type: ignore[attr-defined]
-        return f"Multiple exceptions: [{parts}]"
-    return f"{type(e).__name__}: {e}"
-
-
-def _transcript(fn: Callable[..., Any], *, full: bool = False) -> list[str]:
-    with capture() as lines:
-        try:
-            result = Backend.run_full(fn) if full else Backend.run(fn)
-        except BaseException as e:
-            lines.extend(("Exception: " + describe_exc(e)).split("\n"))
-        else:
-            lines.append(f"-> {result!r}")
-    return list(lines)
-
-
-@pytest.fixture
-def transcript() -> Callable[..., list[str]]:
-    """``transcript(fn)`` runs ``fn`` on the mock backend and returns the traced
-    lines, ending with ``-> result`` or ``Exception: Type: message``.
-    ``transcript(fn, full=True)`` calls ``fn(env)`` with a mock clock."""
-    return _transcript
-
-
-@pytest.fixture
-def traced() -> Iterator[list[str]]:
-    """The lines ``traceln`` prints while the test runs."""
-    with capture() as lines:
-        yield lines
+def pytest_configure(config: pytest.Config) -> None:
+    plugins = config.pluginmanager
+    if not plugins.has_plugin("greeneio") and not plugins.is_blocked("greeneio"):
+        plugins.import_plugin("greeneio.pytest_plugin")
 
 
 def _children_of(pid: int) -> list[int]:

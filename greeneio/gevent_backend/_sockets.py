@@ -12,6 +12,11 @@ or before by ``close()`` (which unregisters the switch hook). Closing while
 another fiber waits on the socket wakes that fiber with ``EBADF`` first, then
 closes the descriptor. A Unix path this module bound is unlinked on close,
 if the file there is still the socket it made.
+
+Buffers: one ``sendmsg`` takes at most IOV_MAX of them. A stream write sends
+a prefix (the first IOV_MAX; callers loop), a datagram joins them into one
+buffer when there are more (a datagram cannot be split). Stream and datagram
+sockets also pass file descriptors when they are Unix-domain (``_fdpass.py``).
 """
 
 from __future__ import annotations
@@ -30,10 +35,16 @@ from zope.interface import implementer
 from greeneio._core._greenlet import current
 from greeneio._core.switch import Hook, Switch
 from greeneio.flow import COPY_CHUNK, Buffer, Closeable, copy_via_buffer, write_all
-from greeneio.gevent_backend import _sockopt
+from greeneio.gevent_backend import _fdpass, _sockopt
 from greeneio.gevent_backend._addr import from_os, to_os
 from greeneio.gevent_backend._errors import translate
-from greeneio.interfaces import IDatagramSocket, IFd, IListeningSocket, IStreamSocket
+from greeneio.interfaces import (
+    IDatagramSocket,
+    IFd,
+    IFdPassing,
+    IListeningSocket,
+    IStreamSocket,
+)
 from greeneio.net.sockaddr import Tcp, Udp, Unix
 from greeneio.net.sockopt import Sockopt
 
@@ -55,6 +66,18 @@ _ACCEPT_RETRY = frozenset(
 #: The C socket class under the stdlib's ``socket.socket``: never monkey-patched,
 #: and cheaper to make and close than the Python wrapper (accept's hot path).
 RawSocket: type[socket.socket] = _socket.socket  # type: ignore[assignment]
+
+
+def _iov_max() -> int:
+    try:
+        n = os.sysconf("SC_IOV_MAX")
+    except (ValueError, OSError):
+        return 1024
+    return n if n > 0 else 1024
+
+
+#: The most buffers one sendmsg takes (more: EMSGSIZE).
+IOV_MAX = _iov_max()
 
 
 def _wait(hub: Any, watcher: Any, fiber: Any) -> None:
@@ -227,9 +250,9 @@ class _Socket(Closeable):
         return f"<{type(self).__name__} fd={self._sock.fileno()}>"
 
 
-@implementer(IStreamSocket, IFd)
+@implementer(IStreamSocket, IFd, IFdPassing)
 class StreamSocket(_Socket):
-    """A connected stream socket: a two-way flow."""
+    """A connected stream socket: a two-way flow (passing fds if Unix-domain)."""
 
     # _drained: the last read returned less than asked, so the socket was empty:
     # the next read waits for readiness first instead of a recv that would say
@@ -259,15 +282,30 @@ class StreamSocket(_Socket):
 
     def single_write(self, bufs: list[Buffer]) -> int:
         sock = self._sock
+        n = len(bufs)
         while True:
             try:
-                if len(bufs) == 1:
+                if n == 1:
                     return sock.send(bufs[0])
+                if n > IOV_MAX:  # a prefix: sendmsg takes no more
+                    return sock.sendmsg(bufs[:IOV_MAX])
                 return sock.sendmsg(bufs)
             except BlockingIOError:
                 self.wait_writable()
             except OSError as e:
                 raise translate(e) from e
+
+    def send_msg(self, bufs: list[Buffer], fds: list[int], dst: Unix | None) -> int:
+        """Like ``single_write`` (a prefix of ``bufs``), with ``fds`` attached to
+        the first byte. TypeError unless Unix-domain."""
+        if len(bufs) > IOV_MAX:
+            bufs = bufs[:IOV_MAX]
+        return _fdpass.send_msg(self, bufs, fds, dst)
+
+    def recv_msg_with_fds(
+        self, buf: memoryview, sw: Switch, max_fds: int
+    ) -> tuple[Unix, int, list[_fdpass.Fd]]:
+        return _fdpass.recv_msg(self, buf, sw, max_fds, stream=True)
 
     def copy(self, src: Any) -> None:
         """Write all of ``src``: by ``sendfile`` from a regular file, ``splice``
@@ -415,14 +453,16 @@ class ListeningSocket(_Socket):
         return from_os(sock.family, sock.getsockname())  # type: ignore[return-value]
 
 
-@implementer(IDatagramSocket, IFd)
+@implementer(IDatagramSocket, IFd, IFdPassing)
 class DatagramSocket(_Socket):
-    """A datagram socket (UDP or Unix datagram)."""
+    """A datagram socket (UDP or Unix datagram; passing fds if Unix-domain)."""
 
     __slots__ = ()
 
     def send(self, bufs: list[Buffer], dst: Udp | Unix | None) -> None:
         sock = self._sock
+        if len(bufs) > IOV_MAX:  # one datagram: it cannot be split
+            bufs = [b"".join(bufs)]
         address = None if dst is None else to_os(dst)
         while True:
             try:
@@ -447,3 +487,15 @@ class DatagramSocket(_Socket):
             except OSError as e:
                 raise translate(e) from e
         return from_os(sock.family, addr, datagram=True), n  # type: ignore[return-value]
+
+    def send_msg(self, bufs: list[Buffer], fds: list[int], dst: Unix | None) -> int:
+        """One datagram of ``bufs`` with ``fds`` attached; its length.
+        TypeError unless Unix-domain."""
+        if len(bufs) > IOV_MAX:
+            bufs = [b"".join(bufs)]
+        return _fdpass.send_msg(self, bufs, fds, dst)
+
+    def recv_msg_with_fds(
+        self, buf: memoryview, sw: Switch, max_fds: int
+    ) -> tuple[Unix, int, list[_fdpass.Fd]]:
+        return _fdpass.recv_msg(self, buf, sw, max_fds, stream=False)
