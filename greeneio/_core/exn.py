@@ -66,7 +66,9 @@ def add_context(exc: BaseException, msg: str) -> BaseException:
     """Record that ``exc`` happened while ``msg``; returns ``exc`` for ``raise``.
 
     ``Io`` errors gain a ``context`` line; every exception gains a note, so
-    ordinary tracebacks show it.
+    ordinary tracebacks show it. At an API boundary, call it and re-raise
+    with a bare ``raise``; not ``raise add_context(e, msg) from None``, which
+    would drop the exception's ``__cause__`` (its backend error).
     """
     if isinstance(exc, Io):
         exc.context.append(msg)

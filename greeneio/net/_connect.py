@@ -94,7 +94,8 @@ def with_tcp_connect(
             else:
                 conn = _race(net, _interleave(addrs), timeout, delay, sw)
         except Io as e:
-            raise add_context(e, f'connecting to "{host}":{service}') from None
+            add_context(e, f'connecting to "{host}":{service}')
+            raise  # as it is: its backend error stays its __cause__
         return fn(conn)
 
 

@@ -42,6 +42,23 @@ def echo_line(flow: Any, _addr: Any) -> None:
         Flow.copy_string(line.decode() + "\n", flow)
 
 
+def counting(handler: Any, n: int) -> tuple[Promise[None], Any]:
+    """``handler``, wrapped to resolve the returned promise when its ``n``th
+    connection starts: wait on that instead of sleeping until clients are in."""
+    started = 0
+    all_in: Promise[None]
+    all_in, set_all_in = Promise.create(f"{n} connections started")
+
+    def wrapped(flow: Any, addr: Any) -> None:
+        nonlocal started
+        started += 1
+        if started == n:
+            Promise.resolve(set_all_in, None)
+        handler(flow, addr)
+
+    return all_in, wrapped
+
+
 # Clients in a process of their own, so that the fds of both sides do not add up.
 HOLDER = textwrap.dedent(
     """
@@ -80,7 +97,7 @@ def hold_idle_connections(n: int) -> dict[str, float]:
                 server = Net.listen(env.net, ANY, sw=sw, backlog=1024)
                 port = Net.listening_addr(server).port
                 stop, set_stop = Promise.create()
-                Fiber.fork(
+                served = Fiber.fork_promise(
                     lambda: Net.run_server(
                         server, echo_line, on_error=print, stop=stop, stats=stats
                     ),
@@ -108,10 +125,10 @@ def hold_idle_connections(n: int) -> dict[str, float]:
                 holder.stdin.write(b"go\n")  # type: ignore[union-attr]
                 holder.stdin.close()  # type: ignore[union-attr]
                 assert control.line() == b"closed"
-                while stats.open()[0]:
-                    Time.sleep(env.mono_clock, 0.01)
-                figures["accepted"] = stats.accepted()[0]
                 Promise.resolve(set_stop, None)
+                served.await_()  # run_server returns once every handler has ended
+                figures["open_after"] = stats.open()[0]
+                figures["accepted"] = stats.accepted()[0]
                 holder.wait()
 
         greeneio.run(main)
@@ -122,7 +139,7 @@ def hold_idle_connections(n: int) -> dict[str, float]:
 
 def test_1000_idle_connections_held_and_a_new_client_answered():
     f = hold_idle_connections(1000)
-    assert f["held"] == 1000 and f["accepted"] == 1001
+    assert f["held"] == 1000 and f["accepted"] == 1001 and f["open_after"] == 0
     assert f["new_client_ms"] < 1000
 
 
@@ -131,7 +148,7 @@ def test_1000_idle_connections_held_and_a_new_client_answered():
 def test_soak_10000_idle_connections():
     f = hold_idle_connections(10_000)
     print(f"\nSOAK idle: {f}")
-    assert f["held"] == 10_000 and f["accepted"] == 10_001
+    assert f["held"] == 10_000 and f["accepted"] == 10_001 and f["open_after"] == 0
     assert f["new_client_ms"] < 1000
 
 
@@ -143,7 +160,8 @@ def test_slowloris_clients_do_not_starve_others():
         with Switch() as sw:
             server = Net.listen(env.net, ANY, sw=sw, backlog=128)
             addr = Net.listening_addr(server)
-            Fiber.fork_daemon(lambda: Net.run_server(server, echo_line, on_error=print), sw=sw)
+            all_in, handler = counting(echo_line, 50)
+            Fiber.fork_daemon(lambda: Net.run_server(server, handler, on_error=print), sw=sw)
 
             def slowloris(i: int) -> None:
                 c = Net.connect(env.net, addr, sw=sw)
@@ -153,7 +171,7 @@ def test_slowloris_clients_do_not_starve_others():
 
             for i in range(50):
                 Fiber.fork_daemon(slowloris, i, sw=sw)
-            Time.sleep(env.mono_clock, 0.2)  # they are all in, trickling
+            all_in.await_()  # the server has taken all 50; they trickle on
             worst = 0.0
             for _ in range(20):
                 t0 = env.mono_clock.now()
@@ -174,14 +192,17 @@ def test_with_max_connections_slow_clients_queue_instead_of_taking_fds():
             server = Net.listen(env.net, ANY, sw=sw, backlog=128)
             addr = Net.listening_addr(server)
             stop, set_stop = Promise.create()
+            ten_in, handler = counting(echo_line, 10)
             served = Fiber.fork_promise(
                 lambda: Net.run_server(
-                    server, echo_line, on_error=print, max_connections=10, stop=stop, stats=stats
+                    server, handler, on_error=print, max_connections=10, stop=stop, stats=stats
                 ),
                 sw=sw,
             )
             clients = [Net.connect(env.net, addr, sw=sw) for _ in range(30)]
-            Time.sleep(env.mono_clock, 0.2)
+            # Once ten handlers have started (each then waits for a line), the
+            # accept loop waits for a free slot: the 20 others stay in the backlog.
+            ten_in.await_()
             peak_open = stats.open()[0]
             accepted_while_slow = stats.accepted()[0]
             for c in clients:  # now they finish, one line each, and leave
@@ -201,6 +222,12 @@ def test_with_max_connections_slow_clients_queue_instead_of_taking_fds():
 def test_a_client_reset_mid_request_gives_one_on_error_report():
     def main(env: Any) -> list[BaseException]:
         errors: list[BaseException] = []
+        reported, set_reported = Promise.create("on_error called")
+
+        def on_error(e: BaseException) -> None:
+            errors.append(e)
+            Promise.try_resolve(set_reported, None)
+
         with Switch() as sw:
             server = Net.listen(env.net, ANY, sw=sw, backlog=16)
             port = Net.listening_addr(server).port
@@ -209,12 +236,15 @@ def test_a_client_reset_mid_request_gives_one_on_error_report():
 
             def handler(flow: Any, addr: Any) -> None:
                 buf = bytearray(100)
-                Flow.single_read(flow, buf)  # the first half of a request
-                Promise.resolve(set_got_partial, None)
+                Flow.single_read(flow, buf)
+                if buf[:1] == b"s":  # "still there?": the second client, answer it
+                    Flow.copy_string("yes", flow)
+                    return
+                Promise.resolve(set_got_partial, None)  # the first half of a request
                 Flow.read_exact(flow, bytearray(1000))  # the rest never comes: RST
 
             served = Fiber.fork_promise(
-                lambda: Net.run_server(server, handler, on_error=errors.append, stop=stop),
+                lambda: Net.run_server(server, handler, on_error=on_error, stop=stop),
                 sw=sw,
             )
             raw = socket.create_connection(("127.0.0.1", port))
@@ -222,21 +252,19 @@ def test_a_client_reset_mid_request_gives_one_on_error_report():
             raw.sendall(b"GET / HT")
             got_partial.await_()
             raw.close()  # RST
+            reported.await_()
             # The server goes on serving others.
             with Switch() as csw:
                 c = Net.connect(env.net, Net.Sockaddr.Tcp(V4, port), sw=csw)
                 Flow.copy_string("still there?", c)
-            while not errors:
-                Fiber.yield_()
+                assert Flow.read_all(c) == b"yes"
             Promise.resolve(set_stop, None)
             served.await_()
         return errors
 
     errors = greeneio.run(main)
-    assert len(errors) == 2 or len(errors) == 1
-    reset = [e for e in errors if isinstance(e, Net.ConnectionReset)]
-    assert len(reset) == 1
-    assert reset[0].context[-1].startswith("handling connection from tcp:127.0.0.1:")
+    assert [type(e) for e in errors] == [Net.ConnectionReset]
+    assert errors[0].context[-1].startswith("handling connection from tcp:127.0.0.1:")
 
 
 def test_a_client_that_never_reads_blocks_only_its_own_fiber():
@@ -244,12 +272,13 @@ def test_a_client_that_never_reads_blocks_only_its_own_fiber():
         with Switch() as sw:
             server = Net.listen(env.net, ANY, sw=sw, backlog=16)
             addr = Net.listening_addr(server)
-            Fiber.fork_daemon(
-                lambda: Net.run_server(server, chargen.handler, on_error=print), sw=sw
-            )
+            hog_in, handler = counting(chargen.handler, 1)
+            Fiber.fork_daemon(lambda: Net.run_server(server, handler, on_error=print), sw=sw)
             hog = socket.create_connection(("127.0.0.1", addr.port))  # never reads
             hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            Time.sleep(env.mono_clock, 0.2)  # its handler fills the buffers and blocks
+            # This fiber runs again only once the hog's handler has blocked: it
+            # writes without yielding until the socket buffers are full.
+            hog_in.await_()
             with Switch() as csw:
                 c = Net.connect(env.net, addr, sw=csw)
                 buf = bytearray(74)
