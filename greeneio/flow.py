@@ -13,15 +13,15 @@ from typing import Any
 from zope.interface import implementer
 
 from greeneio._core import _greenlet
+from greeneio._core.args import bufs_arg, writable_buf_arg
+from greeneio._flows import Buffer, copy_via_buffer, write_all
 from greeneio.interfaces import IClose, IShutdown, ISink, ISource
 
 __all__ = [
-    "Closeable",
     "buffer_sink",
     "close",
     "copy",
     "copy_string",
-    "copy_via_buffer",
     "cstruct_source",
     "null",
     "read_all",
@@ -33,22 +33,7 @@ __all__ = [
     "write",
 ]
 
-Buffer = bytes | bytearray | memoryview
 _SHUTDOWN_CMDS = ("send", "receive", "all")
-COPY_CHUNK = 64 * 1024
-
-
-class Closeable:
-    """Mixin: an object with ``close()`` is a context manager that closes it."""
-
-    def close(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def __enter__(self) -> Any:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 # Classes whose instances all provide ISource / ISink: checked once, then a set
@@ -77,37 +62,6 @@ def _sink_arg(dst: object, fn: str) -> Any:
     if ISink.implementedBy(cls):
         _SINK_CLASSES.add(cls)
     return dst
-
-
-def writable_buf_arg(buf: object, fn: str) -> memoryview:
-    """``buf`` as a writable memoryview; TypeError naming ``fn`` (e.g. ``"Net.recv"``) if not."""
-    if isinstance(buf, str):
-        raise TypeError(f"{fn}: buf must be a writable bytes-like object, not str")
-    try:
-        view = memoryview(buf)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(f"{fn}: buf must be a writable bytes-like object, not {buf!r}") from None
-    if view.readonly:
-        raise TypeError(
-            f"{fn}: buf must be writable (a bytearray or memoryview), not {type(buf).__name__}"
-        )
-    return view
-
-
-def bufs_arg(bufs: object, fn: str) -> list[Buffer]:
-    """``bufs`` as a list of bytes-like objects (one bytes-like is accepted too)."""
-    if isinstance(bufs, bytes | bytearray | memoryview):
-        return [bufs]
-    if isinstance(bufs, str):
-        raise TypeError(f"{fn}: bufs must be bytes-like or a list of them, not str (encode it)")
-    try:
-        items: list[Buffer] = list(bufs)  # type: ignore[call-overload]
-    except TypeError:
-        raise TypeError(f"{fn}: bufs must be bytes-like or a list of them, not {bufs!r}") from None
-    for b in items:
-        if not isinstance(b, bytes | bytearray | memoryview):
-            raise TypeError(f"{fn}: every buffer in bufs must be bytes-like, not {b!r}")
-    return items
 
 
 def single_read(src: Any, buf: Buffer) -> int:
@@ -167,32 +121,6 @@ def write(dst: Any, bufs: Sequence[Buffer] | Buffer) -> None:
     write_all(dst, items)
 
 
-def write_all(dst: Any, items: list[Buffer]) -> None:
-    """Write every byte of ``items`` to the sink ``dst`` (no argument checks)."""
-    cc = _greenlet.current().cc
-    if len(items) == 1:  # fast path: one buffer, usually written in one call
-        b = items[0]
-        while len(b):
-            cc.check()
-            n = dst.single_write([b])
-            if n >= len(b):
-                return
-            b = memoryview(b)[n:]
-        return
-    items = [b for b in items if len(b)]
-    while items:
-        cc.check()
-        n = dst.single_write(items)
-        while n:
-            first = items[0]
-            if n >= len(first):
-                n -= len(first)
-                items.pop(0)
-            else:
-                items[0] = memoryview(first)[n:]
-                n = 0
-
-
 def copy(src: Any, dst: Any) -> None:
     """Copy everything from ``src`` to ``dst`` until ``src`` ends.
 
@@ -203,20 +131,6 @@ def copy(src: Any, dst: Any) -> None:
     dst = _sink_arg(dst, "copy")
     _greenlet.current().cc.check()
     dst.copy(src)
-
-
-def copy_via_buffer(src: Any, dst: Any, chunk: int = COPY_CHUNK) -> None:
-    """The generic copy: read into a buffer, write it out, until end of stream."""
-    buf = bytearray(chunk)
-    view = memoryview(buf)
-    cc = _greenlet.current().cc
-    while True:
-        cc.check()
-        try:
-            n = src.single_read(view)
-        except EOFError:
-            return
-        write_all(dst, [view[:n]])
 
 
 def copy_string(s: str | bytes, dst: Any) -> None:

@@ -62,7 +62,7 @@ class ISink(Interface):
         """Write everything ``src`` (an ``ISource``) produces, until its end.
 
         The sink picks the fastest path it knows for ``src``; the generic path
-        is ``greeneio.flow.copy_via_buffer``.
+        is the read-into-a-buffer loop (``greeneio._flows.copy_via_buffer``).
         """
 
 

@@ -151,7 +151,8 @@ def test_greenlet_is_not_imported_outside_the_map(tmp_path):
 
     code = (
         "import sys, greeneio, greeneio.mock\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('greeneio.gevent_backend', 'gevent'))))\n"
+        "loaded = [m for m in sys.modules if m.startswith(('greeneio.gevent_backend', 'gevent'))]\n"
+        "print(sorted(loaded))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr

@@ -28,7 +28,7 @@ from typing import Protocol
 from zope.interface import implementer
 
 from greeneio._core.switch import Hook, Switch
-from greeneio.flow import Buffer, Closeable
+from greeneio._flows import Buffer, Closeable
 from greeneio.gevent_backend._addr import from_os, to_os
 from greeneio.gevent_backend._errors import translate
 from greeneio.interfaces import IClose, IFd

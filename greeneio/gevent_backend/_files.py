@@ -7,7 +7,7 @@ import os
 from zope.interface import implementer
 
 from greeneio._core.switch import Hook, Switch
-from greeneio.flow import Closeable
+from greeneio._flows import Closeable
 from greeneio.gevent_backend._errors import translate_file
 from greeneio.interfaces import IClose, IFd, ISource
 

@@ -34,7 +34,7 @@ from zope.interface import implementer
 
 from greeneio._core._greenlet import current
 from greeneio._core.switch import Hook, Switch
-from greeneio.flow import COPY_CHUNK, Buffer, Closeable, copy_via_buffer, write_all
+from greeneio._flows import COPY_CHUNK, Buffer, Closeable, copy_via_buffer, write_all
 from greeneio.gevent_backend import _fdpass, _sockopt
 from greeneio.gevent_backend._addr import from_os, to_os
 from greeneio.gevent_backend._errors import translate

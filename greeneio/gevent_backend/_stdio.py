@@ -3,7 +3,9 @@
 Pipes, terminals and sockets are waited on cooperatively; regular files are
 read and written directly (they never block for long). Each write after a
 readiness wait is at most ``PIPE_BUF`` bytes on a blocking descriptor, so it
-cannot stall the hub. These flows are not closed by greeneio.
+cannot stall the hub. These flows are not closed by greeneio. OS errors
+come out as greeneio errors (``Net.ConnectionReset`` for a closed pipe, as
+in Eio), with the stream's name in their context.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import stat
 from gevent.socket import wait_read, wait_write
 from zope.interface import implementer
 
-from greeneio.flow import Buffer, copy_via_buffer
+from greeneio._core.exn import add_context
+from greeneio._flows import Buffer, copy_via_buffer
+from greeneio.gevent_backend._errors import translate
+from greeneio.gevent_backend._sockets import IOV_MAX
 from greeneio.interfaces import ISink, ISource
 
 __all__ = ["FdSink", "FdSource"]
@@ -52,12 +57,14 @@ class FdSource:
     def single_read(self, buf: memoryview) -> int:
         fd = self._fd
         while True:
-            if self._pollable:
-                wait_read(fd)
             try:
+                if self._pollable:
+                    wait_read(fd)
                 data = os.read(fd, len(buf))
             except BlockingIOError:
                 continue
+            except OSError as e:
+                raise add_context(translate(e), f"reading {self.name}") from e
             if not data:
                 raise EOFError(f"end of {self.name}")
             n = len(data)
@@ -80,6 +87,12 @@ class FdSink:
         self._pollable = _pollable(fd)
 
     def single_write(self, bufs: list[Buffer]) -> int:
+        try:
+            return self._write(bufs[:IOV_MAX] if len(bufs) > IOV_MAX else bufs)
+        except OSError as e:
+            raise add_context(translate(e), f"writing to {self.name}") from e
+
+    def _write(self, bufs: list[Buffer]) -> int:
         fd = self._fd
         if not bufs:
             return 0

@@ -8,8 +8,8 @@ from zope.interface import implementer
 
 from greeneio._core.switch import Hook, Switch
 from greeneio._core.trace import traceln
+from greeneio._flows import Buffer, Closeable
 from greeneio._quote import pp_data, quote
-from greeneio.flow import Buffer, Closeable
 from greeneio.interfaces import IClose, IShutdown, ISink, ISocket, ISource, IStreamSocket
 from greeneio.mock._action import Action, Handler, Raise, Return
 from greeneio.mock._sockopt import TracedOptions

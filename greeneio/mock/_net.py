@@ -13,8 +13,8 @@ from zope.interface import implementer
 
 from greeneio._core.switch import Switch
 from greeneio._core.trace import traceln
+from greeneio._flows import Closeable
 from greeneio._quote import pp_arg
-from greeneio.flow import Closeable
 from greeneio.interfaces import IClose, IListeningSocket, INetwork, ISocket
 from greeneio.mock._action import Action, Handler
 from greeneio.mock._sockopt import TracedOptions

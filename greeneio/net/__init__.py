@@ -26,6 +26,7 @@ from greeneio.net._api import (
     setsockopt,
 )
 from greeneio.net._connect import with_tcp_connect
+from greeneio.net._fdpass import recv_msg_with_fds, send_msg
 from greeneio.net._server import ServerStats, run_server
 from greeneio.net._unix import (
     fd,
@@ -79,8 +80,10 @@ __all__ = (
     "listen",
     "listening_addr",
     "recv",
+    "recv_msg_with_fds",
     "run_server",
     "send",
+    "send_msg",
     "setsockopt",
     "socketpair_datagram",
     "socketpair_stream",

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from greeneio._core.args import bufs_arg, instance_arg, writable_buf_arg
 from greeneio._core.exn import Io, add_context
 from greeneio._core.switch import Switch
-from greeneio.flow import Buffer, bufs_arg, writable_buf_arg
+from greeneio.flow import Buffer
 from greeneio.interfaces import IDatagramSocket, IFdPassing
-from greeneio.net._api import _check_cancelled, _sw_arg
+from greeneio.net._api import _check_cancelled
 from greeneio.net.sockaddr import Unix
 
 __all__ = ["recv_msg_with_fds", "send_msg"]
@@ -120,7 +121,7 @@ def recv_msg_with_fds(
     view = writable_buf_arg(buf, "Net.recv_msg_with_fds")
     if view.nbytes == 0:
         raise ValueError("Net.recv_msg_with_fds: buf must not be empty")
-    sw = _sw_arg(sw, "recv_msg_with_fds")
+    sw = instance_arg(sw, Switch, "Net.recv_msg_with_fds", "sw", "a Switch")
     if isinstance(max_fds, bool) or not isinstance(max_fds, int):
         raise TypeError(f"Net.recv_msg_with_fds: max_fds must be an int, not {max_fds!r}")
     if max_fds < 0:
