@@ -25,8 +25,10 @@ def subscribe(signals: ISignals, signum: int, fn: Callable[[int], object], *, sw
     """Call ``fn(signum)`` in a fiber of ``sw`` each time ``signum`` arrives.
 
     Returns at once. The handler is removed when ``sw`` finishes; ``sw`` does
-    not wait for signals (the fiber is a daemon). Signals that arrive while
-    ``fn`` runs are queued and handled next, none lost. An exception from
+    not wait for signals (the fiber is a daemon), but while the subscription
+    lasts the program keeps running even if nothing else is left to wait for.
+    Signals that arrive while ``fn`` runs are queued and handled next (the OS
+    merges repeats of one signal that is still pending). An exception from
     ``fn`` fails ``sw``. ``ValueError`` for a signal that cannot be handled
     (``SIGKILL``); ``RuntimeError`` outside the main thread.
     """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,19 @@ def test_readme_snippets_run():
     out = subprocess.run([sys.executable, "-c", hello], capture_output=True, text=True, timeout=25)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "in time"
+
+
+def test_signal_snippet_returns_the_signal():
+    code = python_blocks("errors-and-cancellation.md")[-1] + (
+        "import os\n"
+        "from greeneio import Fiber\n"
+        "def kill_self():\n"
+        "    Fiber.yield_()\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "def run_it(env):\n"
+        "    print(Fiber.pair(lambda: main(env), kill_self)[0])\n"
+        "greeneio.run(run_it, handle_sigint=False)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=25)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == f"{int(signal.SIGTERM)}\n"

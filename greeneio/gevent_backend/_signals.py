@@ -1,7 +1,8 @@
-"""``env.signals`` on gevent: signal handlers run by the hub's loop."""
+"""``env.signals`` on gevent: libev signal watchers, their callbacks run in the hub."""
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Callable
 
@@ -13,6 +14,8 @@ from greeneio.interfaces import ISignals
 
 __all__ = ["Signals"]
 
+_UNCATCHABLE = frozenset({signal.SIGKILL, signal.SIGSTOP})
+
 
 @implementer(ISignals)
 class Signals:
@@ -23,15 +26,25 @@ class Signals:
     def subscribe(self, signum: int, callback: Callable[[int], object], sw: Switch) -> None:
         if threading.current_thread() is not threading.main_thread():
             raise RuntimeError("Signal.subscribe: signals can only be handled in the main thread")
+        if signum in _UNCATCHABLE:
+            raise ValueError(f"Signal.subscribe: signal {signum} cannot be handled (the OS says)")
         sw.check()
         try:
-            handle = gevent.signal_handler(signum, callback, signum)
+            # A live watcher keeps the loop running: a program may wait for
+            # nothing but a signal (gevent's own signal_handler would not).
+            watcher = gevent.get_hub().loop.signal(signum, ref=True)
+            watcher.start(callback, signum)
         except (OSError, ValueError) as e:
             raise ValueError(f"Signal.subscribe: signal {signum} cannot be handled: {e}") from e
+
+        def stop() -> None:
+            watcher.stop()
+            watcher.close()
+
         try:
-            sw.on_release(handle.cancel)
+            sw.on_release(stop)
         except BaseException:
-            handle.cancel()
+            stop()
             raise
 
     def __repr__(self) -> str:
