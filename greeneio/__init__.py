@@ -26,6 +26,9 @@ from greeneio import time as Time
 from greeneio._core import cancel as Cancel
 from greeneio._core import exn as Exn
 from greeneio._core import fiber as Fiber
+from greeneio._core import lazy as Lazy
+from greeneio._core import pool as Pool
+from greeneio._core import semaphore as Semaphore
 from greeneio._core.promise import Promise
 from greeneio._core.switch import Switch
 from greeneio._core.trace import traceln
@@ -40,8 +43,11 @@ __all__ = (
     "Fiber",
     "Flow",
     "Fs",
+    "Lazy",
     "Net",
+    "Pool",
     "Promise",
+    "Semaphore",
     "Signal",
     "Switch",
     "Time",

@@ -21,8 +21,11 @@ EXPECTED_TOP = {
     "Fiber",
     "Flow",
     "Fs",
+    "Lazy",
     "Net",
+    "Pool",
     "Promise",
+    "Semaphore",
     "Signal",
     "Switch",
     "Time",
@@ -55,6 +58,9 @@ DOCUMENTED = {
     "import_socket_stream listen listening_addr recv recv_msg_with_fds run_server send "
     "send_msg setsockopt socketpair_datagram socketpair_stream with_tcp_connect",
     "Signal": "subscribe",
+    "Semaphore": "Semaphore acquire get_value make release",
+    "Lazy": "Lazy force from_fun from_val",
+    "Pool": "Pool create use",
     "Time": "Timeout TimeoutValue now sleep sleep_until with_timeout with_timeout_exn",
     "mock": "Backend Clock Deadlock Domain_manager Flow MockEnv MockFlow MockListeningSocket "
     "MockNetwork Net Raise Return Run",
