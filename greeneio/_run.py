@@ -4,12 +4,10 @@ backend (``gevent_backend/_run.py``), loaded when ``run`` is first called."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from greeneio._core.args import bool_arg, callable_arg
-
-if TYPE_CHECKING:
-    from greeneio.gevent_backend import Env
+from greeneio.protocols import Env
 
 T = TypeVar("T")
 
@@ -18,6 +16,9 @@ __all__ = ["run"]
 
 def run(main: Callable[[Env], T], *, handle_sigint: bool = True) -> T:
     """Run ``main(env)`` in a new fiber on the gevent hub and return its result.
+
+    ``env`` (a ``greeneio.protocols.Env``) has ``net``, ``clock``, ``mono_clock``,
+    ``stdin``, ``stdout``, ``stderr``, ``domain_mgr`` and ``signals``.
 
     Blocks the caller until ``main`` returns. Ctrl-C (SIGINT, main thread only)
     cancels the main fiber: its switches release their resources, then

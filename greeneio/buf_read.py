@@ -19,6 +19,7 @@ from zope.interface import implementer
 
 from greeneio._quote import quote
 from greeneio.interfaces import ISource
+from greeneio.protocols import Source
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -102,7 +103,7 @@ class Reader:
 
     __slots__ = ("_buf", "_consumed", "_end", "_eof", "_flow", "_start", "max_size")
 
-    def __init__(self, flow: Any, max_size: int, initial_size: int = 4096) -> None:
+    def __init__(self, flow: Source | None, max_size: int, initial_size: int = 4096) -> None:
         self._flow = flow
         self.max_size = max_size
         self._buf = bytearray(max(1, min(initial_size, max_size)))
@@ -152,7 +153,8 @@ class Reader:
 
     def _fill(self, want: int) -> None:
         # Read once, making room for at least `want` buffered bytes.
-        if self._eof:
+        flow = self._flow
+        if self._eof or flow is None:  # no flow (of_string): at its end from the start
             raise EOFError
         buf = self._buf
         have = self._end - self._start
@@ -167,7 +169,7 @@ class Reader:
                     raise BufferLimitExceeded()
                 buf.extend(bytes(min(2 * len(buf), self.max_size) - len(buf)))
         try:
-            n = self._flow.single_read(memoryview(buf)[self._end :])
+            n = flow.single_read(memoryview(buf)[self._end :])
         except EOFError:
             self._eof = True
             raise
@@ -380,7 +382,7 @@ LE = _Ints("<")
 # -- creating readers -----------------------------------------------------------
 
 
-def of_flow(flow: Any, max_size: int, initial_size: int = 4096) -> Reader:
+def of_flow(flow: Source, max_size: int, initial_size: int = 4096) -> Reader:
     """A reader over the source ``flow`` buffering at most ``max_size`` bytes."""
     if not ISource.providedBy(flow):
         raise TypeError(f"Buf_read.of_flow: flow must be a source (provide ISource), not {flow!r}")
@@ -418,7 +420,7 @@ class _ReaderFlow:
         return n
 
 
-def as_flow(r: Reader) -> Any:
+def as_flow(r: Reader) -> Source:
     """A source that reads what ``r`` has buffered, then the rest of its stream."""
     return _ReaderFlow(r)
 
@@ -560,7 +562,7 @@ def _format_errors(p: Parser[T], r: Reader) -> T:
         ) from e
 
 
-def parse_exn(p: Parser[T], flow: Any, max_size: int, initial_size: int = 4096) -> T:
+def parse_exn(p: Parser[T], flow: Source, max_size: int, initial_size: int = 4096) -> T:
     """Run ``p`` over all of ``flow``; ``ParseError`` (with the offset) if it
     fails, if input remains, or at an early end of stream."""
     if not callable(p):

@@ -20,12 +20,13 @@ from __future__ import annotations
 import builtins
 import struct
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
-from greeneio import flow as _flow
 from greeneio._core.cancel import Cancelled
 from greeneio._core.exn import combine
+from greeneio._flows import write_all
 from greeneio.interfaces import ISink
+from greeneio.protocols import Sink
 
 T = TypeVar("T")
 
@@ -86,7 +87,7 @@ class Writer:
 
     __slots__ = ("_buf", "_closed", "_flow", "_limit")
 
-    def __init__(self, flow: Any, initial_size: int = 4096) -> None:
+    def __init__(self, flow: Sink, initial_size: int = 4096) -> None:
         self._flow = flow
         self._limit = initial_size
         self._buf = bytearray()
@@ -154,7 +155,7 @@ class Writer:
         if self._buf:
             data = builtins.bytes(self._buf)
             self._buf.clear()
-            _flow.write_all(self._flow, [data])
+            write_all(self._flow, [data])
 
     def close(self) -> None:
         """Flush, then refuse further writes. Closing twice does nothing.
@@ -288,7 +289,7 @@ LE = _Ints("<", "LE")
 # -- making writers ----------------------------------------------------------------
 
 
-def create(flow: Any, initial_size: int = 4096) -> Writer:
+def create(flow: Sink, initial_size: int = 4096) -> Writer:
     """A writer to the sink ``flow``; ``flush``/``close`` it to write out the rest.
 
     The writer does not own ``flow``: closing the writer leaves the flow open.
@@ -296,7 +297,7 @@ def create(flow: Any, initial_size: int = 4096) -> Writer:
     return _create(flow, initial_size, "create")
 
 
-def _create(flow: Any, initial_size: int, fn: str) -> Writer:
+def _create(flow: object, initial_size: int, fn: str) -> Writer:
     if not ISink.providedBy(flow):
         raise TypeError(f"Buf_write.{fn}: flow must be a sink (provide ISink), not {flow!r}")
     if _int_arg(initial_size, fn, "initial_size") < 1:
@@ -304,7 +305,7 @@ def _create(flow: Any, initial_size: int, fn: str) -> Writer:
     return Writer(flow, initial_size)
 
 
-def with_flow(flow: Any, fn: Callable[[Writer], T], initial_size: int = 4096) -> T:
+def with_flow(flow: Sink, fn: Callable[[Writer], T], initial_size: int = 4096) -> T:
     """Run ``fn(w)`` with a writer to ``flow`` and return its value.
 
     What ``fn`` wrote is flushed when it returns, and also when it raises

@@ -16,6 +16,7 @@ from greeneio._core import _greenlet
 from greeneio._core.args import bufs_arg, writable_buf_arg
 from greeneio._flows import Buffer, copy_via_buffer, write_all
 from greeneio.interfaces import IClose, IShutdown, ISink, ISource
+from greeneio.protocols import Close, Shutdown, Sink, Source
 
 __all__ = [
     "buffer_sink",
@@ -64,7 +65,7 @@ def _sink_arg(dst: object, fn: str) -> Any:
     return dst
 
 
-def single_read(src: Any, buf: Buffer) -> int:
+def single_read(src: Source, buf: Buffer) -> int:
     """Read at least one byte into ``buf``; return the count. ``EOFError`` at end.
 
     Blocks until data is available; cancellable.
@@ -83,7 +84,7 @@ def single_read(src: Any, buf: Buffer) -> int:
     return n
 
 
-def read_exact(src: Any, buf: Buffer) -> None:
+def read_exact(src: Source, buf: Buffer) -> None:
     """Fill ``buf`` completely. ``EOFError`` if the stream ends first."""
     src = _source_arg(src, "read_exact")
     view = writable_buf_arg(buf, "Flow.read_exact")
@@ -94,7 +95,7 @@ def read_exact(src: Any, buf: Buffer) -> None:
         got += src.single_read(view[got:])
 
 
-def read_all(src: Any) -> bytes:
+def read_all(src: Source) -> bytes:
     """Everything ``src`` produces until its end, as one ``bytes``."""
     src = _source_arg(src, "read_all")
     out = bytearray()
@@ -102,7 +103,7 @@ def read_all(src: Any) -> bytes:
     return bytes(out)
 
 
-def single_write(dst: Any, bufs: Sequence[Buffer] | Buffer) -> int:
+def single_write(dst: Sink, bufs: Sequence[Buffer] | Buffer) -> int:
     """Write some prefix of ``bufs``; return the number of bytes written."""
     dst = _sink_arg(dst, "single_write")
     items = bufs_arg(bufs, "Flow.single_write")
@@ -111,7 +112,7 @@ def single_write(dst: Any, bufs: Sequence[Buffer] | Buffer) -> int:
     return n
 
 
-def write(dst: Any, bufs: Sequence[Buffer] | Buffer) -> None:
+def write(dst: Sink, bufs: Sequence[Buffer] | Buffer) -> None:
     """Write all of ``bufs`` (a bytes-like object or a list of them)."""
     dst = _sink_arg(dst, "write")
     if type(bufs) is list and len(bufs) == 1 and type(bufs[0]) is bytes:
@@ -121,7 +122,7 @@ def write(dst: Any, bufs: Sequence[Buffer] | Buffer) -> None:
     write_all(dst, items)
 
 
-def copy(src: Any, dst: Any) -> None:
+def copy(src: Source, dst: Sink) -> None:
     """Copy everything from ``src`` to ``dst`` until ``src`` ends.
 
     The sink chooses how (``sendfile``/``splice`` between sockets and files
@@ -133,7 +134,7 @@ def copy(src: Any, dst: Any) -> None:
     dst.copy(src)
 
 
-def copy_string(s: str | bytes, dst: Any) -> None:
+def copy_string(s: str | bytes, dst: Sink) -> None:
     """Write the string ``s`` (UTF-8 encoded if ``str``) to ``dst``."""
     dst = _sink_arg(dst, "copy_string")
     if isinstance(s, str):
@@ -145,7 +146,7 @@ def copy_string(s: str | bytes, dst: Any) -> None:
     write_all(dst, [data])
 
 
-def shutdown(flow: Any, cmd: str) -> None:
+def shutdown(flow: Shutdown, cmd: str) -> None:
     """Close one direction of ``flow``: ``"send"``, ``"receive"`` or ``"all"``."""
     if cmd not in _SHUTDOWN_CMDS:
         raise ValueError(f"Flow.shutdown: cmd must be 'send', 'receive' or 'all', not {cmd!r}")
@@ -154,7 +155,7 @@ def shutdown(flow: Any, cmd: str) -> None:
     flow.shutdown(cmd)
 
 
-def close(x: Any) -> None:
+def close(x: Close) -> None:
     """Close ``x`` (anything with ``close()``). Closing twice does nothing."""
     if not (IClose.providedBy(x) or callable(getattr(x, "close", None))):
         raise TypeError(f"Flow.close: x must have a close() method, not {x!r}")
@@ -190,7 +191,7 @@ class _BufsSource:
         return f"<Flow source, {sum(map(len, self._bufs)) - self._off} bytes left>"
 
 
-def string_source(s: str | bytes) -> Any:
+def string_source(s: str | bytes) -> Source:
     """A source that produces ``s`` (UTF-8 encoded if ``str``), then ends."""
     if isinstance(s, str):
         return _BufsSource([s.encode()])
@@ -199,7 +200,7 @@ def string_source(s: str | bytes) -> Any:
     raise TypeError(f"Flow.string_source: s must be str or bytes, not {s!r}")
 
 
-def cstruct_source(bufs: Iterable[Buffer]) -> Any:
+def cstruct_source(bufs: Iterable[Buffer]) -> Source:
     """A source that produces each buffer of ``bufs`` in turn, then ends."""
     return _BufsSource([bytes(b) for b in bufs_arg(bufs, "Flow.cstruct_source")])
 
@@ -224,7 +225,7 @@ class _BufferSink:
         copy_via_buffer(src, self)
 
 
-def buffer_sink(buffer: bytearray) -> Any:
+def buffer_sink(buffer: bytearray) -> Sink:
     """A sink that appends what is written to ``buffer``."""
     if not isinstance(buffer, bytearray):
         raise TypeError(f"Flow.buffer_sink: buffer must be a bytearray, not {buffer!r}")

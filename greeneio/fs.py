@@ -11,13 +11,14 @@ The errors are raised for Unix-domain socket paths and for files. Each is an
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Protocol
 
 from greeneio._core import _greenlet
 from greeneio._core.args import instance_arg
 from greeneio._core.exn import OsIo
 from greeneio._core.switch import Switch
 from greeneio.interfaces import IFiles
+from greeneio.protocols import FileSource
 
 __all__ = ["AlreadyExists", "Error", "NotFound", "PermissionDenied", "open_in"]
 
@@ -46,9 +47,16 @@ class AlreadyExists(Error, FileExistsError):
     kind = "Fs Already_exists"
 
 
-def open_in(path: str | os.PathLike[str], *, sw: Switch) -> Any:
-    """Open the file at ``path`` for reading, as a flow source (socket sinks
-    copy it with ``sendfile``); it is closed when ``sw`` finishes.
+class _FilesProvider(Protocol):
+    """The static side of ``IFiles`` (the running backend's ``sched.unix``)."""
+
+    def open_in(self, path: str, sw: Switch, /) -> FileSource: ...
+
+
+def open_in(path: str | os.PathLike[str], *, sw: Switch) -> FileSource:
+    """Open the file at ``path`` for reading, as a flow source with a file
+    descriptor (socket sinks copy it with ``sendfile``); it is closed when
+    ``sw`` finishes (or by ``close()``, or a ``with`` block).
 
     Raises ``Fs.NotFound``, ``Fs.PermissionDenied``... with context
     ``opening PATH``; ``RuntimeError`` on a backend without files (the mock).
@@ -56,7 +64,12 @@ def open_in(path: str | os.PathLike[str], *, sw: Switch) -> Any:
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"Fs.open_in: path must be a str or path, not {path!r}")
     instance_arg(sw, Switch, "Fs.open_in", "sw", "a Switch")
-    unix = _greenlet.current().sched.unix
+    return _files_provider().open_in(os.fspath(path), sw)
+
+
+def _files_provider() -> _FilesProvider:
+    """The running backend's ``IFiles``; ``RuntimeError`` if it has none (the mock)."""
+    unix: _FilesProvider = _greenlet.current().sched.unix
     if not IFiles.providedBy(unix):
         raise RuntimeError("Fs.open_in: this backend has no file system (use greeneio.run)")
-    return unix.open_in(os.fspath(path), sw)
+    return unix

@@ -17,11 +17,12 @@ from greeneio._core import fiber as _fiber
 from greeneio._core.args import callable_arg, instance_arg
 from greeneio._core.switch import Switch
 from greeneio.interfaces import ISignals
+from greeneio.protocols import Signals
 
 __all__ = ["subscribe"]
 
 
-def subscribe(signals: ISignals, signum: int, fn: Callable[[int], object], *, sw: Switch) -> None:
+def subscribe(signals: Signals, signum: int, fn: Callable[[int], object], *, sw: Switch) -> None:
     """Call ``fn(signum)`` in a fiber of ``sw`` each time ``signum`` arrives.
 
     Returns at once. The handler is removed when ``sw`` finishes; ``sw`` does

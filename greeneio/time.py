@@ -9,18 +9,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from greeneio._core import _greenlet
 from greeneio._core import fiber as _fiber
 from greeneio.interfaces import IClock
+from greeneio.protocols import Clock
 
 T = TypeVar("T")
 
-__all__ = ["Timeout", "now", "sleep", "sleep_until", "with_timeout", "with_timeout_exn"]
+__all__ = [
+    "Timeout",
+    "TimeoutValue",
+    "now",
+    "sleep",
+    "sleep_until",
+    "with_timeout",
+    "with_timeout_exn",
+]
 
 
-def _clock_arg(clock: object, fn: str) -> Any:
+def _clock_arg(clock: object, fn: str) -> Clock:
     if not IClock.providedBy(clock):
         raise TypeError(f"Time.{fn}: clock must provide IClock (e.g. env.clock), not {clock!r}")
     return clock
@@ -35,12 +44,12 @@ def _seconds_arg(s: object, fn: str, name: str = "s") -> float:
     return s
 
 
-def now(clock: Any) -> float:
+def now(clock: Clock) -> float:
     """The clock's current time, in seconds."""
     return float(_clock_arg(clock, "now").now())
 
 
-def sleep_until(clock: Any, t: float) -> None:
+def sleep_until(clock: Clock, t: float) -> None:
     """Block until the clock reaches ``t``. Raises ``Cancelled`` if cancelled."""
     clock = _clock_arg(clock, "sleep_until")
     t = _seconds_arg(t, "sleep_until", "t")
@@ -48,7 +57,7 @@ def sleep_until(clock: Any, t: float) -> None:
     clock.sleep_until(t)
 
 
-def sleep(clock: Any, s: float) -> None:
+def sleep(clock: Clock, s: float) -> None:
     """Block for ``s`` seconds of ``clock``. Raises ``Cancelled`` if cancelled."""
     clock = _clock_arg(clock, "sleep")
     s = _seconds_arg(s, "sleep")
@@ -74,7 +83,7 @@ class Timeout(TimeoutError):
     none: TimeoutValue  # set below
 
     @staticmethod
-    def seconds(clock: Any, s: float) -> TimeoutValue:
+    def seconds(clock: Clock, s: float) -> TimeoutValue:
         """A timeout of ``s`` seconds measured on ``clock`` (use ``env.mono_clock``)."""
         clock = _clock_arg(clock, "Timeout.seconds")
         s = _seconds_arg(s, "Timeout.seconds")
@@ -88,7 +97,7 @@ class TimeoutValue:
 
     __slots__ = ("clock", "seconds")
 
-    def __init__(self, clock: Any, seconds: float | None) -> None:
+    def __init__(self, clock: Clock | None, seconds: float | None) -> None:
         self.clock = clock
         self.seconds = seconds
 
@@ -96,14 +105,14 @@ class TimeoutValue:
         """``fn()``, cancelled with :class:`Timeout` if it takes too long."""
         if self.seconds is None:
             return fn()
-        return with_timeout_exn(self.clock, self.seconds, fn)
+        return with_timeout_exn(_clock_arg(self.clock, "with_timeout"), self.seconds, fn)
 
     def sleep(self) -> None:
         """Sleep for the timeout's duration (forever for ``Timeout.none``)."""
         if self.seconds is None:
             _fiber.await_cancel()
         else:
-            sleep(self.clock, self.seconds)
+            sleep(_clock_arg(self.clock, "sleep"), self.seconds)
 
     def __str__(self) -> str:
         s = self.seconds
@@ -127,7 +136,7 @@ def _pp_duration(s: float) -> str:
 Timeout.none = TimeoutValue(None, None)
 
 
-def with_timeout_exn(clock: Any, s: float, fn: Callable[[], T]) -> T:
+def with_timeout_exn(clock: Clock, s: float, fn: Callable[[], T]) -> T:
     """``fn()``, but if it takes longer than ``s`` seconds of ``clock`` it is
     cancelled and :class:`Timeout` is raised."""
     clock = _clock_arg(clock, "with_timeout")
@@ -142,6 +151,6 @@ def with_timeout_exn(clock: Any, s: float, fn: Callable[[], T]) -> T:
     return _fiber.first(fn, timer)
 
 
-def with_timeout(clock: Any, s: float, fn: Callable[[], T]) -> T:
+def with_timeout(clock: Clock, s: float, fn: Callable[[], T]) -> T:
     """Same as :func:`with_timeout_exn` (Python raises where Eio returns an error)."""
     return with_timeout_exn(clock, s, fn)

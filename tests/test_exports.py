@@ -69,11 +69,14 @@ DOCUMENTED = {
     "IListeningSocket INetwork IShutdown ISignals ISink ISocket ISource IStreamSocket ITwoWay "
     "IUnixNet",
     "compat": "LegacyServer serve_socketserver_handler",
+    "protocols": "Buffer Clock Close DatagramSocket DomainManager Env Fd FdResource FileSource "
+    "ListeningSocket Network Resource SharedCounters SharedEvent SharedSemaphore Shutdown "
+    "ShutdownCommand Signals Sink Socket SockoptValue Source StreamSocket TwoWay",
 }
 
 
 def _public_module(name: str) -> types.ModuleType:
-    if name in ("mock", "testing", "interfaces", "compat"):
+    if name in ("mock", "testing", "interfaces", "protocols", "compat"):
         return importlib.import_module(f"greeneio.{name}")
     mod = getattr(greeneio, name)
     assert isinstance(mod, types.ModuleType), name
@@ -91,7 +94,7 @@ def undocumented(mod: types.ModuleType) -> list[str]:
     exported = set(getattr(mod, "__all__", ()))
     found = []
     for name, value in vars(mod).items():
-        if name.startswith("_") or name in exported:
+        if name.startswith("_") or name in exported or name == "TYPE_CHECKING":
             continue
         if isinstance(value, types.ModuleType | typing.TypeVar | __future__._Feature):
             continue

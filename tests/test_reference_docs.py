@@ -46,6 +46,7 @@ FACADE = (
     "Domain_manager",
     "mock",
     "interfaces",
+    "protocols",
     "compat",
 )
 NET = (

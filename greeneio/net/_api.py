@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeGuard, TypeVar, overload
 
 from greeneio._core import _greenlet
 from greeneio._core import fiber as Fiber
@@ -25,7 +25,7 @@ from greeneio._core.args import (
 )
 from greeneio._core.exn import Io, add_context
 from greeneio._core.switch import Switch
-from greeneio.flow import Buffer
+from greeneio._flows import Buffer
 from greeneio.interfaces import (
     IClose,
     IDatagramSocket,
@@ -35,10 +35,20 @@ from greeneio.interfaces import (
 )
 from greeneio.net import sockopt as _sockopt
 from greeneio.net.errors import AddressLookupFailed
-from greeneio.net.sockaddr import Tcp, Udp, UdpV4, UdpV6, Unix
+from greeneio.net.sockaddr import Tcp, Udp, UdpV4, UdpV6, Unix, _UdpAny
 from greeneio.net.sockopt import Sockopt
+from greeneio.protocols import (
+    Close,
+    DatagramSocket,
+    ListeningSocket,
+    Network,
+    Socket,
+    SockoptValue,
+    StreamSocket,
+)
 
 T = TypeVar("T")
+A = TypeVar("A", bound=Tcp | Udp | Unix)
 
 __all__ = [
     "accept",
@@ -59,13 +69,14 @@ __all__ = [
     "setsockopt",
 ]
 
-Handler = Callable[[Any, "Tcp | Unix"], object]
+#: What ``accept_fork`` and ``run_server`` call for each connection: ``handler(flow, addr)``.
+Handler = Callable[[StreamSocket, Tcp | Unix], object]
 
 
 # -- argument checks --------------------------------------------------------
 
 
-def _net_arg(net: object, fn: str) -> Any:
+def _net_arg(net: Network, fn: str) -> Network:
     if not INetwork.providedBy(net):
         raise TypeError(f"Net.{fn}: net must be a network (env.net; provide INetwork), not {net!r}")
     return net
@@ -81,7 +92,7 @@ def _stream_addr(addr: object, fn: str, name: str = "addr") -> Tcp | Unix:
     )
 
 
-def _listening_arg(sock: object, fn: str) -> Any:
+def _listening_arg(sock: ListeningSocket, fn: str) -> ListeningSocket:
     if not IListeningSocket.providedBy(sock):
         raise TypeError(f"Net.{fn}: expected a listening socket (from Net.listen), not {sock!r}")
     return sock
@@ -109,13 +120,13 @@ def _check_cancelled() -> None:
 
 
 def connect(
-    net: Any,
+    net: Network,
     addr: Tcp | Unix,
     *,
     sw: Switch,
     bind_to: Tcp | Unix | None = None,
-    options: Iterable[tuple[Sockopt | str, Any]] = (),
-) -> Any:
+    options: Iterable[tuple[Sockopt | str, SockoptValue]] = (),
+) -> StreamSocket:
     """A stream socket connected to ``addr``, closed when ``sw`` finishes.
 
     ``bind_to`` sets the local address first; ``options`` are set in order
@@ -138,14 +149,14 @@ def connect(
 
 
 def listen(
-    net: Any,
+    net: Network,
     addr: Tcp | Unix,
     *,
     sw: Switch,
     backlog: int,
     reuse_addr: bool = False,
     reuse_port: bool = False,
-) -> Any:
+) -> ListeningSocket:
     """A socket listening on ``addr`` with queue length ``backlog`` (>= 1), closed
     when ``sw`` finishes.
 
@@ -171,7 +182,7 @@ def listen(
         raise
 
 
-def accept(listening: Any, *, sw: Switch) -> tuple[Any, Tcp | Unix]:
+def accept(listening: ListeningSocket, *, sw: Switch) -> tuple[StreamSocket, Tcp | Unix]:
     """Block until a client connects; return ``(flow, client_addr)``.
 
     The flow is closed when ``sw`` finishes, if not before. Cancellable.
@@ -179,14 +190,14 @@ def accept(listening: Any, *, sw: Switch) -> tuple[Any, Tcp | Unix]:
     listening = _listening_arg(listening, "accept")
     sw = instance_arg(sw, Switch, "Net.accept", "sw", "a Switch")
     try:
-        return listening.accept(sw)  # type: ignore[no-any-return]
+        return listening.accept(sw)
     except Io as e:
         add_context(e, "accepting connection")
         raise
 
 
 def accept_fork(
-    listening: Any,
+    listening: ListeningSocket,
     handler: Handler,
     *,
     sw: Switch,
@@ -207,7 +218,10 @@ def accept_fork(
 
 
 def _accept_fork_unchecked(
-    listening: Any, handler: Handler, sw: Switch, on_error: Callable[[BaseException], object]
+    listening: ListeningSocket,
+    handler: Handler,
+    sw: Switch,
+    on_error: Callable[[BaseException], object],
 ) -> None:
     """:func:`accept_fork` with its arguments already checked (run_server's loop)."""
     try:
@@ -239,7 +253,7 @@ def _accept_fork_unchecked(
 
 
 def accept_sub(
-    listening: Any,
+    listening: ListeningSocket,
     handler: Handler,
     *,
     sw: Switch,
@@ -252,23 +266,23 @@ def accept_sub(
     accept_fork(listening, handler, sw=sw, on_error=on_error)
 
 
-def listening_addr(listening: Any) -> Tcp | Unix:
+def listening_addr(listening: ListeningSocket) -> Tcp | Unix:
     """The address ``listening`` accepts on, with the real port if 0 was asked for."""
     listening = _listening_arg(listening, "listening_addr")
-    return listening.listening_addr()  # type: ignore[no-any-return]
+    return listening.listening_addr()
 
 
 # -- datagrams ---------------------------------------------------------------
 
 
 def datagram_socket(
-    net: Any,
-    addr: Udp | Unix | Any,
+    net: Network,
+    addr: Udp | Unix | _UdpAny,
     *,
     sw: Switch,
     reuse_addr: bool = False,
     reuse_port: bool = False,
-) -> Any:
+) -> DatagramSocket:
     """A datagram socket bound to ``addr`` (``Sockaddr.Udp``/``Unix``), or on an
     OS-chosen address (``Sockaddr.UdpV4``/``UdpV6``); closed when ``sw`` finishes."""
     net = _net_arg(net, "datagram_socket")
@@ -289,13 +303,15 @@ def datagram_socket(
         raise
 
 
-def _dgram_arg(sock: object, fn: str) -> Any:
+def _dgram_arg(sock: DatagramSocket, fn: str) -> DatagramSocket:
     if not IDatagramSocket.providedBy(sock):
         raise TypeError(f"Net.{fn}: sock must be a datagram socket, not {sock!r}")
     return sock
 
 
-def send(sock: Any, bufs: Buffer | Iterable[Buffer], *, dst: Udp | Unix | None = None) -> None:
+def send(
+    sock: DatagramSocket, bufs: Buffer | Iterable[Buffer], *, dst: Udp | Unix | None = None
+) -> None:
     """Send ``bufs`` (one bytes-like, or a list gathered into one datagram) to
     ``dst`` (None: the connected peer). Blocks until queued; cancellable."""
     sock = _dgram_arg(sock, "send")
@@ -310,14 +326,14 @@ def send(sock: Any, bufs: Buffer | Iterable[Buffer], *, dst: Udp | Unix | None =
         raise
 
 
-def recv(sock: Any, buf: Buffer) -> tuple[Udp | Unix, int]:
+def recv(sock: DatagramSocket, buf: Buffer) -> tuple[Udp | Unix, int]:
     """Block until a datagram arrives; copy it into ``buf`` (truncating) and
     return ``(sender, length)``. Cancellable."""
     sock = _dgram_arg(sock, "recv")
     view = writable_buf_arg(buf, "Net.recv")
     _check_cancelled()
     try:
-        return sock.recv(view)  # type: ignore[no-any-return]
+        return sock.recv(view)
     except Io as e:
         add_context(e, "receiving datagram")
         raise
@@ -333,9 +349,25 @@ def _host_arg(host: object, service: object, fn: str) -> None:
         raise TypeError(f'Net.{fn}: service must be a str (e.g. "http" or "80"), not {service!r}')
 
 
+def _any_addr(a: Tcp | Udp | Unix) -> TypeGuard[Tcp | Udp | Unix]:
+    return True
+
+
+def _stream_addr_kind(a: Tcp | Udp | Unix) -> TypeGuard[Tcp | Unix]:
+    return isinstance(a, Tcp | Unix)
+
+
+def _datagram_addr_kind(a: Tcp | Udp | Unix) -> TypeGuard[Udp | Unix]:
+    return isinstance(a, Udp | Unix)
+
+
 def _lookup(
-    net: Any, host: str, service: str, keep: Callable[[object], bool], fn: str
-) -> list[Any]:
+    net: Network,
+    host: str,
+    service: str,
+    keep: Callable[[Tcp | Udp | Unix], TypeGuard[A]],
+    fn: str,
+) -> list[A]:
     net = _net_arg(net, fn)
     _host_arg(host, service, fn)
     try:
@@ -351,29 +383,29 @@ def _lookup(
         raise
 
 
-def getaddrinfo(net: Any, host: str, *, service: str = "") -> list[Tcp | Udp | Unix]:
+def getaddrinfo(net: Network, host: str, *, service: str = "") -> list[Tcp | Udp | Unix]:
     """The addresses ``host`` (and ``service``) name. Never empty: raises
     ``Net.AddressLookupFailed`` (with ``.code``) instead. Blocks; cancellable."""
-    return _lookup(net, host, service, lambda a: True, "getaddrinfo")
+    return _lookup(net, host, service, _any_addr, "getaddrinfo")
 
 
-def getaddrinfo_stream(net: Any, host: str, *, service: str = "") -> list[Tcp | Unix]:
+def getaddrinfo_stream(net: Network, host: str, *, service: str = "") -> list[Tcp | Unix]:
     """Like :func:`getaddrinfo`, keeping only stream (TCP, Unix) addresses."""
-    return _lookup(net, host, service, lambda a: isinstance(a, Tcp | Unix), "getaddrinfo_stream")
+    return _lookup(net, host, service, _stream_addr_kind, "getaddrinfo_stream")
 
 
-def getaddrinfo_datagram(net: Any, host: str, *, service: str = "") -> list[Udp | Unix]:
+def getaddrinfo_datagram(net: Network, host: str, *, service: str = "") -> list[Udp | Unix]:
     """Like :func:`getaddrinfo`, keeping only datagram (UDP, Unix) addresses."""
-    return _lookup(net, host, service, lambda a: isinstance(a, Udp | Unix), "getaddrinfo_datagram")
+    return _lookup(net, host, service, _datagram_addr_kind, "getaddrinfo_datagram")
 
 
-def getnameinfo(net: Any, sockaddr: Tcp | Udp | Unix) -> tuple[str, str]:
+def getnameinfo(net: Network, sockaddr: Tcp | Udp | Unix) -> tuple[str, str]:
     """``(host, service)`` names for ``sockaddr``. Blocks; cancellable."""
     net = _net_arg(net, "getnameinfo")
     if not isinstance(sockaddr, Tcp | Udp | Unix):
         raise TypeError(f"Net.getnameinfo: sockaddr must be a Sockaddr, not {sockaddr!r}")
     try:
-        return net.getnameinfo(sockaddr)  # type: ignore[no-any-return]
+        return net.getnameinfo(sockaddr)
     except Io as e:
         add_context(e, f"looking up name of {sockaddr}")
         raise
@@ -382,14 +414,55 @@ def getnameinfo(net: Any, sockaddr: Tcp | Udp | Unix) -> tuple[str, str]:
 # -- options and closing ---------------------------------------------------------
 
 
-def _socket_arg(sock: object, fn: str) -> Any:
+def _socket_arg(sock: Socket, fn: str) -> Socket:
     if not ISocket.providedBy(sock):
         raise TypeError(f"Net.{fn}: sock must be a socket (provide ISocket), not {sock!r}")
     return sock
 
 
-def setsockopt(sock: Any, opt: Sockopt | str, value: Any) -> None:
-    """Set socket option ``opt`` (a ``Net.Sockopt`` or its name) to ``value``.
+# The options by value type (``opt.kind``), for getsockopt's overloads
+# (tests/test_typing.py checks them against the Sockopt table).
+_BoolOpt = Literal[
+    Sockopt.SO_DEBUG,
+    Sockopt.SO_BROADCAST,
+    Sockopt.SO_REUSEADDR,
+    Sockopt.SO_KEEPALIVE,
+    Sockopt.SO_DONTROUTE,
+    Sockopt.SO_OOBINLINE,
+    Sockopt.TCP_NODELAY,
+    Sockopt.IPV6_ONLY,
+    Sockopt.SO_REUSEPORT,
+    Sockopt.TCP_CORK,
+    Sockopt.TCP_QUICKACK,
+    Sockopt.IP_FREEBIND,
+    Sockopt.IP_BIND_ADDRESS_NO_PORT,
+]
+_IntOpt = Literal[
+    Sockopt.SO_SNDBUF,
+    Sockopt.SO_RCVBUF,
+    Sockopt.SO_RCVLOWAT,
+    Sockopt.SO_SNDLOWAT,
+    Sockopt.TCP_KEEPIDLE,
+    Sockopt.TCP_KEEPINTVL,
+    Sockopt.TCP_KEEPCNT,
+    Sockopt.TCP_USER_TIMEOUT,
+    Sockopt.TCP_MAXSEG,
+    Sockopt.TCP_DEFER_ACCEPT,
+    Sockopt.TCP_SYNCNT,
+    Sockopt.TCP_WINDOW_CLAMP,
+    Sockopt.TCP_FASTOPEN,
+    Sockopt.IP_TTL,
+    Sockopt.IP_MTU,
+]
+_OptIntOpt = Literal[Sockopt.SO_LINGER, Sockopt.TCP_LINGER2]
+_FloatOpt = Literal[Sockopt.SO_RCVTIMEO, Sockopt.SO_SNDTIMEO]
+_StrOpt = Literal[Sockopt.TCP_CONGESTION, Sockopt.IP_MTU_DISCOVER]
+_PairOpt = Literal[Sockopt.IP_LOCAL_PORT_RANGE]
+
+
+def setsockopt(sock: Socket, opt: Sockopt | str, value: SockoptValue) -> None:
+    """Set socket option ``opt`` (a ``Net.Sockopt`` or its name) to ``value``
+    (of the type of the option's ``kind``, see ``Net.Sockopt``).
 
     ``TypeError`` if ``value`` has the wrong type; ``Net.InvalidOption`` if the
     socket or platform does not support ``opt``.
@@ -408,8 +481,24 @@ def setsockopt(sock: Any, opt: Sockopt | str, value: Any) -> None:
         raise
 
 
-def getsockopt(sock: Any, opt: Sockopt | str) -> Any:
-    """The value of socket option ``opt``; ``Net.InvalidOption`` if unsupported."""
+@overload
+def getsockopt(sock: Socket, opt: _BoolOpt) -> bool: ...
+@overload
+def getsockopt(sock: Socket, opt: _IntOpt) -> int: ...
+@overload
+def getsockopt(sock: Socket, opt: _OptIntOpt) -> int | None: ...
+@overload
+def getsockopt(sock: Socket, opt: _FloatOpt) -> float: ...
+@overload
+def getsockopt(sock: Socket, opt: _StrOpt) -> str: ...
+@overload
+def getsockopt(sock: Socket, opt: _PairOpt) -> tuple[int, int]: ...
+@overload
+def getsockopt(sock: Socket, opt: Sockopt | str) -> SockoptValue: ...
+def getsockopt(sock: Socket, opt: Sockopt | str) -> SockoptValue:
+    """The value of socket option ``opt``, in the type of its ``kind`` (the
+    overloads say which: ``Sockopt.SO_RCVBUF`` gives an int, ``SO_LINGER`` an
+    int or None ...); ``Net.InvalidOption`` if unsupported."""
     sock = _socket_arg(sock, "getsockopt")
     try:
         return sock.getsockopt(_sockopt.lookup(opt, "Net.getsockopt"))
@@ -418,7 +507,7 @@ def getsockopt(sock: Any, opt: Sockopt | str) -> Any:
         raise
 
 
-def close(x: Any) -> None:
+def close(x: Close) -> None:
     """Close a socket (or any closeable resource) now. Closing twice does nothing."""
     if not IClose.providedBy(x):
         raise TypeError(f"Net.close: expected a socket (provide IClose), not {x!r}")

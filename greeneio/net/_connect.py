@@ -11,16 +11,17 @@ with every ``(address, error)`` kept in its ``.attempts``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import NoReturn, TypeVar
 
 from greeneio import time as Time
 from greeneio._core import fiber as Fiber
 from greeneio._core.exn import Io, add_context
-from greeneio._core.promise import Promise
+from greeneio._core.promise import Promise, Resolver
 from greeneio._core.switch import Switch
 from greeneio.net._api import _net_arg, connect
 from greeneio.net.errors import AddressLookupFailed, ConnectionTimeout, NoMatchingAddresses
 from greeneio.net.sockaddr import Tcp
+from greeneio.protocols import Network, StreamSocket
 
 T = TypeVar("T")
 
@@ -61,8 +62,8 @@ def _delay_arg(delay: object, timeout: Time.TimeoutValue) -> Time.TimeoutValue |
 
 
 def with_tcp_connect(
-    net: Any,
-    fn: Callable[[Any], T],
+    net: Network,
+    fn: Callable[[StreamSocket], T],
     *,
     host: str,
     service: str,
@@ -99,7 +100,7 @@ def with_tcp_connect(
         return fn(conn)
 
 
-def _tcp_addresses(net: Any, host: str, service: str) -> list[Tcp]:
+def _tcp_addresses(net: Network, host: str, service: str) -> list[Tcp]:
     found = net.getaddrinfo(host, service)
     if not found:
         raise AddressLookupFailed("NONAME")
@@ -110,7 +111,7 @@ def _tcp_addresses(net: Any, host: str, service: str) -> list[Tcp]:
     return tcp
 
 
-def _attempt(net: Any, addr: Tcp, timeout: Time.TimeoutValue, sw: Switch) -> Any:
+def _attempt(net: Network, addr: Tcp, timeout: Time.TimeoutValue, sw: Switch) -> StreamSocket:
     try:
         return timeout.run_exn(lambda: connect(net, addr, sw=sw))
     except Time.Timeout as e:
@@ -123,7 +124,9 @@ def _failed(attempts: Attempts) -> BaseException:
     return last
 
 
-def _one_by_one(net: Any, addrs: list[Tcp], timeout: Time.TimeoutValue, sw: Switch) -> Any:
+def _one_by_one(
+    net: Network, addrs: list[Tcp], timeout: Time.TimeoutValue, sw: Switch
+) -> StreamSocket:
     attempts: Attempts = []
     for addr in addrs:
         try:
@@ -145,13 +148,17 @@ def _interleave(addrs: list[Tcp]) -> list[Tcp]:
 
 
 def _race(
-    net: Any, addrs: list[Tcp], timeout: Time.TimeoutValue, delay: Time.TimeoutValue, sw: Switch
-) -> Any:
+    net: Network,
+    addrs: list[Tcp],
+    timeout: Time.TimeoutValue,
+    delay: Time.TimeoutValue,
+    sw: Switch,
+) -> StreamSocket:
     attempts: Attempts = []
-    done: Promise[Any]
+    done: Promise[StreamSocket]
     done, set_done = Promise.create("happy eyeballs")
 
-    def attempt(addr: Tcp, set_failed: Any) -> None:
+    def attempt(addr: Tcp, set_failed: Resolver[None]) -> None:
         try:
             conn = _attempt(net, addr, timeout, sw)
         except Io as e:
@@ -163,7 +170,7 @@ def _race(
         if not Promise.try_resolve(set_done, conn):
             conn.close()  # another attempt won in the same instant
 
-    def launch() -> None:
+    def launch() -> NoReturn:
         with Switch(name="happy eyeballs attempts") as attempts_sw:
             for i, addr in enumerate(addrs):
                 failed, set_failed = Promise.create()
@@ -171,5 +178,7 @@ def _race(
                 if i + 1 < len(addrs):
                     Fiber.first(failed.await_, delay.sleep)
             Fiber.await_cancel()  # until an attempt wins or all fail (ending the race)
+        # Not reached: await_cancel only raises (it is typed "-> None", not NoReturn).
+        raise AssertionError("Fiber.await_cancel returned")
 
     return Fiber.first(done.await_, launch)

@@ -10,20 +10,31 @@ descriptors without a word).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Protocol
 
 from greeneio._core.args import bufs_arg, instance_arg, writable_buf_arg
 from greeneio._core.exn import Io, add_context
 from greeneio._core.switch import Switch
-from greeneio.flow import Buffer
+from greeneio._flows import Buffer
 from greeneio.interfaces import IDatagramSocket, IFdPassing
 from greeneio.net._api import _check_cancelled
 from greeneio.net.sockaddr import Unix
+from greeneio.protocols import DatagramSocket, Fd, FdResource, StreamSocket
 
 __all__ = ["recv_msg_with_fds", "send_msg"]
 
 
-def _sock_arg(sock: object, fn: str) -> Any:
+class FdPassing(Protocol):
+    """The static side of ``IFdPassing`` (the gevent backend's Unix-domain sockets)."""
+
+    def send_msg(self, bufs: list[Buffer], fds: list[int], dst: Unix | None, /) -> int: ...
+
+    def recv_msg_with_fds(
+        self, buf: memoryview, sw: Switch, max_fds: int, /
+    ) -> tuple[Unix, int, list[FdResource]]: ...
+
+
+def _sock_arg(sock: object, fn: str) -> FdPassing:
     if not IFdPassing.providedBy(sock):
         raise TypeError(
             f"Net.{fn}: sock must be a Unix-domain socket that can pass file descriptors "
@@ -61,10 +72,10 @@ def _fds_arg(fds: object) -> list[int]:
 
 
 def send_msg(
-    sock: Any,
+    sock: StreamSocket | DatagramSocket,
     bufs: Buffer | Iterable[Buffer],
     *,
-    fds: Iterable[Any] = (),
+    fds: Iterable[int | Fd] = (),
     dst: Unix | None = None,
 ) -> int:
     """Send ``bufs`` with the descriptors ``fds`` attached; return the bytes sent.
@@ -77,7 +88,7 @@ def send_msg(
     or, when ``None``, to the connected peer. Blocks until the socket can take
     it; cancellable. ``TypeError`` if ``sock`` is not a Unix-domain socket.
     """
-    sock = _sock_arg(sock, "send_msg")
+    passing = _sock_arg(sock, "send_msg")
     items = bufs_arg(bufs, "Net.send_msg")
     fd_ints = _fds_arg(fds)
     datagram = IDatagramSocket.providedBy(sock)
@@ -97,7 +108,7 @@ def send_msg(
         )
     _check_cancelled()
     try:
-        n: int = sock.send_msg(items, fd_ints, dst)
+        n = passing.send_msg(items, fd_ints, dst)
     except Io as e:
         what = f"sending message with {len(fd_ints)} fds"
         raise add_context(e, f"{what} to {dst}" if dst is not None else what) from None
@@ -105,8 +116,8 @@ def send_msg(
 
 
 def recv_msg_with_fds(
-    sock: Any, buf: Buffer, *, sw: Switch, max_fds: int
-) -> tuple[Unix, int, list[Any]]:
+    sock: StreamSocket | DatagramSocket, buf: Buffer, *, sw: Switch, max_fds: int
+) -> tuple[Unix, int, list[FdResource]]:
     """Receive into ``buf``: ``(sender, n, fds)``.
 
     ``sender`` is a ``Sockaddr.Unix`` (path ``""`` when unnamed); ``n`` the
@@ -117,7 +128,7 @@ def recv_msg_with_fds(
     closed. Blocks until data arrives; cancellable. A stream at its end
     raises ``EOFError``; ``TypeError`` if ``sock`` is not a Unix-domain socket.
     """
-    sock = _sock_arg(sock, "recv_msg_with_fds")
+    passing = _sock_arg(sock, "recv_msg_with_fds")
     view = writable_buf_arg(buf, "Net.recv_msg_with_fds")
     if view.nbytes == 0:
         raise ValueError("Net.recv_msg_with_fds: buf must not be empty")
@@ -128,6 +139,6 @@ def recv_msg_with_fds(
         raise ValueError(f"Net.recv_msg_with_fds: max_fds must be >= 0, not {max_fds}")
     _check_cancelled()
     try:
-        return sock.recv_msg_with_fds(view, sw, max_fds)  # type: ignore[no-any-return]
+        return passing.recv_msg_with_fds(view, sw, max_fds)
     except Io as e:
         raise add_context(e, "receiving message with fds") from None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import errno
 import functools
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import NoReturn, TypeVar, overload
 
 from greeneio import time as Time
 from greeneio._core import _greenlet
@@ -27,6 +27,17 @@ from greeneio._core.semaphore import Semaphore
 from greeneio._core.switch import Switch
 from greeneio.interfaces import IDomainManager
 from greeneio.net._api import Handler, _accept_fork_unchecked, _listening_arg
+from greeneio.net.sockaddr import Tcp, Unix
+from greeneio.protocols import (
+    Clock,
+    DomainManager,
+    ListeningSocket,
+    SharedCounters,
+    SharedSemaphore,
+    StreamSocket,
+)
+
+T = TypeVar("T")
 
 __all__ = ["ServerStats", "run_server"]
 
@@ -42,10 +53,10 @@ class ServerStats:
     __slots__ = ("_counts", "_n")
 
     def __init__(self) -> None:
-        self._counts: Any = None
+        self._counts: SharedCounters | None = None
         self._n = 0
 
-    def _attach(self, counts: Any, n: int) -> None:
+    def _attach(self, counts: SharedCounters, n: int) -> None:
         self._counts = counts
         self._n = n
 
@@ -80,7 +91,7 @@ class _GraceExpired(Exception):
     """Why handlers still running when ``grace`` ran out are cancelled."""
 
 
-def _domains_arg(v: object) -> tuple[Any, int]:
+def _domains_arg(v: object) -> tuple[DomainManager, int]:
     if not (isinstance(v, tuple) and len(v) == 2):
         raise TypeError(f"Net.run_server: additional_domains must be (domain_mgr, n), not {v!r}")
     dm, n = v
@@ -93,23 +104,48 @@ def _domains_arg(v: object) -> tuple[Any, int]:
     return dm, n
 
 
+@overload
 def run_server(
-    listening: Any,
+    listening: ListeningSocket,
     handler: Handler,
     *,
     on_error: Callable[[BaseException], object],
     max_connections: int | None = None,
-    additional_domains: tuple[Any, int] | None = None,
-    stop: Promise[Any] | None = None,
+    additional_domains: tuple[DomainManager, int] | None = None,
+    stop: None = None,
     grace: float | None = None,
     stats: ServerStats | None = None,
-) -> Any:
+) -> NoReturn: ...
+@overload
+def run_server(
+    listening: ListeningSocket,
+    handler: Handler,
+    *,
+    on_error: Callable[[BaseException], object],
+    max_connections: int | None = None,
+    additional_domains: tuple[DomainManager, int] | None = None,
+    stop: Promise[T],
+    grace: float | None = None,
+    stats: ServerStats | None = None,
+) -> T: ...
+def run_server(
+    listening: ListeningSocket,
+    handler: Handler,
+    *,
+    on_error: Callable[[BaseException], object],
+    max_connections: int | None = None,
+    additional_domains: tuple[DomainManager, int] | None = None,
+    stop: Promise[T] | None = None,
+    grace: float | None = None,
+    stats: ServerStats | None = None,
+) -> T:
     """Serve connections on ``listening`` with ``handler(flow, addr)`` until stopped.
 
     At most ``max_connections`` handlers run at once (default: no limit).
     Never returns unless ``stop`` (a promise) is given: once it resolves, no
     more connections are accepted, the running handlers are waited for (for
-    at most ``grace`` seconds, then cancelled), and its value is returned.
+    at most ``grace`` seconds, then cancelled), and its value is returned
+    (so the type checker sees ``stop``'s type, or ``NoReturn`` without it).
     Cancelling the caller closes every connection at once. Handler errors go
     to ``on_error`` (never ``Cancelled``). Each flow is closed when its handler
     ends. ``additional_domains=(env.domain_mgr, n)`` also serves from ``n``
@@ -142,16 +178,16 @@ def run_server(
 
 
 def _serve_in_domains(
-    listening: Any,
+    listening: ListeningSocket,
     handler: Handler,
     on_error: Callable[[BaseException], object],
     max_connections: int | None,
-    dm: Any,
+    dm: DomainManager,
     n: int,
-    stop: Promise[Any] | None,
+    stop: Promise[T] | None,
     grace: float | None,
     stats: ServerStats | None,
-) -> Any:
+) -> T:
     """Eio's run_server with domains: ``n`` more accept loops, each in a domain of
     ``dm``, sharing one connection limit; ``stop`` reaches them through a
     domain-shared event."""
@@ -173,14 +209,14 @@ def _serve_in_domains(
 
 
 def serve(
-    listening: Any,
+    listening: ListeningSocket,
     handler: Handler,
     on_error: Callable[[BaseException], object],
-    connections: Any,
-    wait_stop: Callable[[], Any] | None,
+    connections: SharedSemaphore | None,
+    wait_stop: Callable[[], T] | None,
     grace: float | None,
-    balance: tuple[Any, int, int] | None = None,
-) -> Any:
+    balance: tuple[SharedCounters, int, int] | None = None,
+) -> T:
     """One accept loop (in this domain), arguments already checked.
 
     ``connections`` (None: no limit) has ``acquire``/``release``; ``wait_stop``
@@ -194,7 +230,7 @@ def serve(
     inner = handler
     if connections is not None:
 
-        def limited(flow: Any, addr: Any) -> None:
+        def limited(flow: StreamSocket, addr: Tcp | Unix) -> None:
             try:
                 inner_limited(flow, addr)
             finally:
@@ -204,7 +240,7 @@ def serve(
     if balance is not None:
         counts, slot, n_domains = balance
 
-        def tracked(flow: Any, addr: Any) -> None:
+        def tracked(flow: StreamSocket, addr: Tcp | Unix) -> None:
             counts.add(n_domains + slot, 1)
             counts.add(slot, 1)
             try:
@@ -254,7 +290,7 @@ def serve(
 STEP_BACK_TURNS = 4
 
 
-def _step_back(clock: Any, counts: Any, slot: int, n_domains: int) -> None:
+def _step_back(clock: Clock, counts: SharedCounters, slot: int, n_domains: int) -> None:
     """Let the other domains take the next connection while this one holds more
     than its share (more than twice, plus one, the least loaded one's).
 
