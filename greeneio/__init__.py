@@ -24,9 +24,11 @@ from greeneio import net as Net
 from greeneio import signals as Signal
 from greeneio import time as Time
 from greeneio._core import cancel as Cancel
+from greeneio._core import condition as Condition
 from greeneio._core import exn as Exn
 from greeneio._core import fiber as Fiber
 from greeneio._core import lazy as Lazy
+from greeneio._core import mutex as Mutex
 from greeneio._core import pool as Pool
 from greeneio._core import semaphore as Semaphore
 from greeneio._core.promise import Promise
@@ -38,12 +40,14 @@ __all__ = (
     "Buf_read",
     "Buf_write",
     "Cancel",
+    "Condition",
     "Domain_manager",
     "Exn",
     "Fiber",
     "Flow",
     "Fs",
     "Lazy",
+    "Mutex",
     "Net",
     "Pool",
     "Promise",

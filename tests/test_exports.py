@@ -16,12 +16,14 @@ EXPECTED_TOP = {
     "Buf_read",
     "Buf_write",
     "Cancel",
+    "Condition",
     "Domain_manager",
     "Exn",
     "Fiber",
     "Flow",
     "Fs",
     "Lazy",
+    "Mutex",
     "Net",
     "Pool",
     "Promise",
@@ -47,7 +49,7 @@ DOCUMENTED = {
     "Domain_manager": "run",
     "Exn": "Io OsIo add_context combine is_multiple",
     "Fiber": "Key List all any await_cancel both check create_key first fork fork_daemon "
-    "fork_promise get is_cancelled n_any pair with_binding without_binding yield_",
+    "fork_promise fork_seq get is_cancelled n_any pair with_binding without_binding yield_",
     "Flow": "buffer_sink close copy copy_string cstruct_source null read_all read_exact "
     "shutdown single_read single_write string_source write",
     "Fs": "AlreadyExists Error NotFound PermissionDenied open_in",
@@ -60,6 +62,8 @@ DOCUMENTED = {
     "Signal": "subscribe",
     "Semaphore": "Semaphore acquire get_value make release",
     "Lazy": "Lazy force from_fun from_val",
+    "Mutex": "Mutex Poisoned create lock try_lock unlock use_ro use_rw",
+    "Condition": "Condition await_ await_no_mutex broadcast create loop_no_mutex",
     "Pool": "Pool create use",
     "Time": "Timeout TimeoutValue now sleep sleep_until with_timeout with_timeout_exn",
     "mock": "Backend Clock Deadlock Domain_manager Flow MockEnv MockFlow MockListeningSocket "

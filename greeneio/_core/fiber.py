@@ -3,13 +3,16 @@
 A fiber forked on a switch runs at once until it first blocks; then the caller
 continues. Its exception fails the switch. Combinators (``both``, ``first``,
 ``any`` ...) run their functions in a scope of their own and return only once
-every fiber they started has finished.
+every fiber they started has finished. ``fork_seq`` runs a producer in a
+daemon fiber that takes turns with its consumer: one of the two waits while
+the other runs, and a dead waker on the waiting side means it was cancelled
+(see ``_Seq``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, NoReturn, TypeVar
 
 from greeneio._core import _greenlet, cancel, exn
 from greeneio._core._greenlet import GreenletExit
@@ -33,6 +36,7 @@ __all__ = [
     "fork",
     "fork_daemon",
     "fork_promise",
+    "fork_seq",
     "get",
     "is_cancelled",
     "List",
@@ -130,6 +134,191 @@ def _settle(u: Resolver[Any], fn: Callable[..., object], args: tuple[Any, ...]) 
         Promise.resolve_error(u, e)
     else:
         Promise.resolve(u, value)
+
+
+# -- fork_seq: a producer fiber and its consumers, taking turns ------------------
+
+_INIT, _READY, _RUNNING, _FINISHED, _FAILED, _CANCELLED = range(6)
+#: What the producer hands the waiting consumer when ``fn`` has returned.
+_END: Any = object()
+
+
+class _Seq(Iterator[T]):
+    """The iterator :func:`fork_seq` returns: the state its consumers share
+    with the producer fiber, which take turns (Eio's coroutine).
+
+    ``_state`` is READY (the producer waits in ``yield_`` for a request),
+    RUNNING (a consumer waits in ``__next__`` for the next item), FINISHED
+    (``fn`` returned), FAILED (the producer raised or was cancelled: ``_error``)
+    or CANCELLED (the consumer was cancelled while waiting: ``_error``). While
+    one side waits, ``_waiter`` is its one-shot waker and ``_waiter_fiber`` its
+    fiber. Every hand-over replaces ``_waiter`` in the same step, so a dead
+    ``_waiter`` means that side was cancelled; :meth:`_reap` records that
+    before anything looks at the state (the waiting side's own handler may
+    not have run yet).
+    """
+
+    __slots__ = ("_error", "_state", "_waiter", "_waiter_fiber")
+
+    def __init__(self) -> None:
+        self._state = _INIT
+        self._error: BaseException | None = None
+        self._waiter: _greenlet.Waker | None = None
+        self._waiter_fiber: _greenlet.FiberGreenlet | None = None
+
+    def __iter__(self) -> _Seq[T]:
+        return self
+
+    # -- the consumer ------------------------------------------------------------
+
+    def __next__(self) -> T:
+        me = _greenlet.current()
+        me.cc.check()
+        self._reap()
+        state = self._state
+        if state == _READY:
+            try:
+                item = _greenlet.suspend(self._request)
+            except BaseException as e:
+                if self._state == _RUNNING and self._waiter_fiber is me:
+                    self._stop(_CANCELLED, e)  # the producer raises e at its next yield_
+                raise
+            if item is _END:
+                raise StopIteration
+            return item  # type: ignore[no-any-return]
+        if state == _FINISHED:
+            raise StopIteration
+        if state in (_FAILED, _CANCELLED):
+            assert self._error is not None
+            raise ValueError(f"Coroutine has already failed: {_describe(self._error)}")
+        raise ValueError("Coroutine is still running!")
+
+    def _request(self, w: _greenlet.Waker) -> None:
+        # Register the consumer's waker and resume the producer (live: reaped).
+        producer = self._waiter
+        assert producer is not None
+        self._wait(_RUNNING, w)
+        producer.wake()
+
+    # -- the producer ------------------------------------------------------------
+
+    def _produce(self, fn: Callable[[Callable[[T], None]], object]) -> None:
+        # The body of the producer fiber (a daemon of the switch).
+        try:
+            self._await_request()
+            fn(self._yield)
+            self._reap()
+            w = self._waiter
+            if self._state != _RUNNING or w is None:
+                raise self._unwrap()
+            self._stop(_FINISHED, None)
+            w.wake(_END)
+        except BaseException as e:
+            self._reap()
+            prev, w = self._state, self._waiter
+            self._stop(_FAILED, e)
+            if prev == _RUNNING and w is not None:
+                w.fail(e)  # the waiting consumer gets it (a cancellation too)
+            elif not isinstance(e, Cancelled):
+                raise  # nobody to give it to: it fails the switch
+            # Cancelled with no consumer waiting: a later request sees the failure.
+
+    def _yield(self, v: T) -> None:
+        # The ``yield_`` given to ``fn``: hand ``v`` over, wait for the next request.
+        _greenlet.current().cc.check()
+        self._reap()
+        w = self._waiter
+        if self._state != _RUNNING or w is None:
+            raise self._unwrap()
+        w.wake(v)  # queued: no fiber runs before this one is registered as READY
+        self._await_request()
+
+    def _await_request(self) -> None:
+        me = _greenlet.current()
+        try:
+            _greenlet.suspend(self._ready)
+        except BaseException as e:
+            if self._state == _READY and self._waiter_fiber is me:
+                self._stop(_FAILED, e)
+            raise
+
+    def _ready(self, w: _greenlet.Waker) -> None:
+        self._wait(_READY, w)
+
+    def _unwrap(self) -> BaseException:
+        # Why ``yield_`` (or the end of ``fn``) finds no consumer waiting.
+        state = self._state
+        if state == _CANCELLED:
+            assert self._error is not None
+            return self._error
+        if state in (_FINISHED, _FAILED):
+            return ValueError("Coroutine has already stopped!")
+        if state == _READY:
+            return ValueError("Coroutine has already yielded!")
+        return ValueError("Coroutine in unexpected state!")
+
+    # -- state -------------------------------------------------------------------
+
+    def _wait(self, state: int, w: _greenlet.Waker) -> None:
+        self._state = state
+        self._waiter = w
+        self._waiter_fiber = w.fiber
+
+    def _stop(self, state: int, error: BaseException | None) -> None:
+        self._state = state
+        self._error = error
+        self._waiter = None
+        self._waiter_fiber = None
+
+    def _reap(self) -> None:
+        # A waiting side whose waker died without a hand-over was cancelled.
+        w, fiber = self._waiter, self._waiter_fiber
+        if w is None or w.fiber is not None or fiber is None:
+            return
+        cc = fiber.cc
+        exc = Cancelled(None if cc is None else cc.reason)
+        self._stop(_CANCELLED if self._state == _RUNNING else _FAILED, exc)
+
+    def __repr__(self) -> str:
+        names = ("starting", "ready", "running", "finished", "failed", "cancelled")
+        return f"<Fiber.fork_seq {names[self._state]}>"
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, Cancelled):
+        return str(e)  # already "Cancelled: Type: message"
+    msg = str(e)
+    return f"{type(e).__name__}: {msg}" if msg else type(e).__name__
+
+
+def fork_seq(fn: Callable[[Callable[[T], None]], object], *, sw: Switch) -> Iterator[T]:
+    """An iterator over the items ``fn(yield_)`` produces, in a fiber of its own.
+
+    ``fn`` runs in a new daemon fiber of ``sw`` (forked now, so ``sw`` owns it;
+    ``fn`` starts at the first request). Each ``next`` resumes it until it
+    calls ``yield_(v)``, which hands ``v`` over and suspends the producer
+    until the next request; when ``fn`` returns, ``next`` raises
+    ``StopIteration``, then and from then on. An exception from ``fn`` goes to
+    the waiting consumer, not to ``sw``. ``next`` is cancellable: a consumer
+    cancelled while waiting takes nothing, and the producer raises that
+    ``Cancelled`` at its next ``yield_`` (an item already handed over is
+    returned). A consumer that stops asking leaves the producer suspended in
+    ``yield_`` until ``sw``'s other fibers finish; it is then cancelled (a
+    daemon), as it is if ``sw`` fails. ``ValueError`` for misuse, with Eio's
+    messages: ``Coroutine is still running!`` (a request while another waits),
+    ``Coroutine has already yielded!`` (a second ``yield_`` for one request,
+    raised in the producer), ``Coroutine has already failed: ...`` (a request
+    after the producer failed or was cancelled, e.g. by the end of ``sw``).
+    ``RuntimeError`` if ``sw`` has finished.
+    """
+    cc = _sw_arg(sw, "Fiber.fork_seq").cancel_context()
+    callable_arg(fn, "Fiber.fork_seq")
+    seq: _Seq[T] = _Seq()
+    if cc.reason is not None:
+        seq._stop(_FAILED, Cancelled(cc.reason))  # fn never runs
+    else:
+        _greenlet.spawn(_greenlet.current().sched, cc, _fiber_main, sw, True, seq._produce, (fn,))
+    return seq
 
 
 def _forks(sw: Switch, fs: Sequence[Callable[[], object]]) -> None:
@@ -249,7 +438,7 @@ def n_any(fs: Iterable[Callable[[], T]]) -> list[T]:
     return _any_gen(list(fs), lambda x: [x], lambda xs, x: [*xs, x])  # type: ignore[no-any-return]
 
 
-def await_cancel() -> None:
+def await_cancel() -> NoReturn:
     """Block until the current fiber is cancelled (then raise ``Cancelled``)."""
     _greenlet.current().cc.check()
     _greenlet.suspend(_ignore)
