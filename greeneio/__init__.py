@@ -31,6 +31,7 @@ from greeneio._core import lazy as Lazy
 from greeneio._core import mutex as Mutex
 from greeneio._core import pool as Pool
 from greeneio._core import semaphore as Semaphore
+from greeneio._core import stream as Stream
 from greeneio._core.promise import Promise
 from greeneio._core.switch import Switch
 from greeneio._core.trace import traceln
@@ -53,6 +54,7 @@ __all__ = (
     "Promise",
     "Semaphore",
     "Signal",
+    "Stream",
     "Switch",
     "Time",
     "run",
