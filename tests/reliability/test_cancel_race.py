@@ -8,7 +8,9 @@ cancels everything, a server handler may close its connection before its
 client fiber, already cancelled, is resumed by that socket becoming readable;
 the client must then see ``Cancelled`` (and the round ``Timeout``), not an
 ``EOFError`` or ``Net.ConnectionReset`` that turns the round into an
-``ExceptionGroup``. Before the fix that happened in 0.4 to 2.7% of rounds.
+``ExceptionGroup``. Before the fix that happened in 0.4 to 2.7% of rounds
+under load. How often the loop lines the race up depends on the machine and
+its load, so the last test here makes it happen every time.
 
 ``GREENEIO_CANCEL_RACE_ROUNDS`` overrides the number of rounds, e.g. for a long
 run by hand (the pytest-timeout bound scales with it)::
@@ -114,3 +116,48 @@ def test_every_round_raises_exactly_timeout() -> None:
         lines.append(f"server on_error saw {len(server_errors)} errors: {server_errors[:5]!r}")
         message = f"{len(failures)} of {ROUNDS} rounds did not raise exactly Time.Timeout:\n"
         raise AssertionError(message + "\n".join(lines)) from failures[0][2]
+
+
+def test_reader_woken_by_eof_after_its_cancellation_sees_cancelled() -> None:
+    """The same race, made to happen on every try: two readers under
+    ``Fiber.first`` whose peers are both closed in one turn of the loop, so both
+    sockets come back ready from the same poll. Whichever reader runs first
+    gets ``EOFError``, returns, and cancels the other before the hub resumes
+    it; that one must raise ``Cancelled`` and not read its own end of stream
+    (which would make ``first`` combine two results). Independent of the order
+    in which the loop dispatches the two sockets."""
+    tries = 20
+
+    def once(sw: Switch) -> list[str]:
+        a, peer_a = Net.socketpair_stream(sw=sw)
+        b, peer_b = Net.socketpair_stream(sw=sw)
+
+        def close_both() -> None:
+            Fiber.yield_()  # until both readers are blocked
+            Net.close(peer_a)
+            Net.close(peer_b)
+
+        def read_to_eof(flow: Any, name: str) -> list[str]:
+            if name == "b":  # "a" is blocked already: Fiber.first runs it first
+                Fiber.fork(close_both, sw=sw)
+            try:
+                Flow.single_read(flow, bytearray(1))
+            except EOFError:
+                return [name]
+            raise AssertionError(f"reader {name} read data")
+
+        return Fiber.first(
+            lambda: read_to_eof(a, "a"),
+            lambda: read_to_eof(b, "b"),
+            combine=lambda x, y: x + y,
+        )
+
+    def main(env: Any) -> list[list[str]]:
+        return [Switch.run(once) for _ in range(tries)]
+
+    results = greeneio.run(main)
+    both = [(n, r) for n, r in enumerate(results) if len(r) != 1]
+    assert not both, (
+        f"{len(both)} of {tries} tries: the cancelled reader was resumed by its "
+        f"socket and read end of stream (try, readers that saw EOF): {both}"
+    )
