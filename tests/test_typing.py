@@ -20,7 +20,7 @@ import types
 import typing
 from pathlib import Path
 
-import pytest
+import mypy.api as api
 
 from greeneio import Net
 from greeneio.net import _api
@@ -295,7 +295,6 @@ USER_MISTAKES = """
 
 
 def test_mypy_sees_the_protocol_types_in_user_code(tmp_path, monkeypatch):
-    import mypy.api as api
     mistakes = textwrap.dedent(USER_MISTAKES)
     (tmp_path / "good.py").write_text(textwrap.dedent(USER_PROGRAM))
     (tmp_path / "bad.py").write_text(mistakes)
