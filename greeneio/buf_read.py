@@ -83,11 +83,16 @@ def _qc(b: int) -> str:
 
 
 def _byte_arg(c: object, fn: str) -> int:
-    if isinstance(c, bytes | bytearray) and len(c) == 1:
-        return c[0]
-    if isinstance(c, str) and len(c) == 1 and ord(c) < 256:
-        return ord(c)
-    raise TypeError(f"Buf_read.{fn}: c must be one byte (e.g. b'a'), not {c!r}")
+    # SPEC §5: one ASCII character or one byte; an int is uint8's job.
+    if isinstance(c, bytes | bytearray):
+        if len(c) == 1:
+            return c[0]
+        raise ValueError(f"Buf_read.{fn}: c must be one byte, not {len(c)} bytes ({c!r})")
+    if isinstance(c, str):
+        if len(c) == 1 and c.isascii():
+            return ord(c)
+        raise ValueError(f"Buf_read.{fn}: c must be one ASCII character, not {c!r}")
+    raise TypeError(f"Buf_read.{fn}: c must be a one-byte bytes or a one-character str, not {c!r}")
 
 
 def _count_arg(n: object, fn: str) -> int:

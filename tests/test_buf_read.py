@@ -282,7 +282,24 @@ def test_bad_arguments():
         R.of_flow(b"bytes", max_size=10)
     with pytest.raises(ValueError, match="n must be >= 0"):
         R.take(-1)
-    with pytest.raises(TypeError, match="c must be one byte"):
+    with pytest.raises(ValueError, match="c must be one byte"):
         R.char(b"ab")
     with pytest.raises(ValueError, match="only 0 bytes are buffered"):
         R.of_string("").consume(1)
+
+
+@pytest.mark.parametrize(
+    "c, exc, msg",
+    [
+        ("é", ValueError, "one ASCII character"),
+        ("ab", ValueError, "one ASCII character"),
+        (b"ab", ValueError, "one byte, not 2 bytes"),
+        (b"", ValueError, "one byte, not 0 bytes"),
+        (97, TypeError, "one-byte bytes or a one-character str"),
+    ],
+)
+def test_char_takes_one_ascii_character_or_one_byte(c, exc, msg):
+    r = R.of_string("a")
+    with pytest.raises(exc, match=msg):
+        r.char(c)
+    assert r.char("a") is None
