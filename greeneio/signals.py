@@ -42,19 +42,17 @@ def subscribe(signals: Signals, signum: int, fn: Callable[[int], object], *, sw:
     callable_arg(fn, "Signal.subscribe")
     instance_arg(sw, Switch, "Signal.subscribe", "sw", "a Switch")
     pending: list[int] = []
-    waiting: list[_greenlet.Waker] = []
+    waiting = _greenlet.WaitQueue()
 
     def arrived(n: int) -> None:  # in the hub: queue it, wake the fiber
         pending.append(n)
-        while waiting:
-            if waiting.pop().wake():
-                break
+        waiting.wake_one()
 
     def handle() -> None:
         while True:
             while not pending:
                 _greenlet.current().cc.check()
-                _greenlet.suspend(waiting.append)
+                waiting.wait()
             fn(pending.pop(0))
 
     signals.subscribe(signum, arrived, sw)

@@ -41,6 +41,7 @@ __all__ = [
     "GreenletExit",
     "RunQueue",
     "Scheduler",
+    "WaitQueue",
     "Waker",
     "current",
     "getcurrent",
@@ -105,13 +106,20 @@ class RunQueue:
 
 
 class Waker:
-    """A one-shot way to resume a fiber suspended in :func:`suspend`."""
+    """A one-shot way to resume a fiber suspended in :func:`suspend`.
 
-    __slots__ = ("fiber", "interruptible")
+    ``data`` rides with it: what the waiting fiber offers (a :class:`WaitQueue`
+    entry's item), for whoever wakes it.
+    """
 
-    def __init__(self, fiber: FiberGreenlet | None, interruptible: bool = True) -> None:
+    __slots__ = ("data", "fiber", "interruptible")
+
+    def __init__(
+        self, fiber: FiberGreenlet | None, interruptible: bool = True, data: Any = None
+    ) -> None:
         self.fiber = fiber
         self.interruptible = interruptible
+        self.data = data
 
     def wake(self, value: object = None) -> bool:
         """Queue the fiber's resumption with ``value``; False if already woken."""
@@ -261,7 +269,9 @@ def _pooled_main() -> None:
         me.sched.hub.switch()
 
 
-def suspend(register: Callable[[Waker], object], interruptible: bool = True) -> Any:
+def suspend(
+    register: Callable[[Waker], object], interruptible: bool = True, data: Any = None
+) -> Any:
     """Block the current fiber until the waker given to ``register`` fires.
 
     Returns the value passed to ``Waker.wake``. An interruptible wait raises
@@ -271,7 +281,7 @@ def suspend(register: Callable[[Waker], object], interruptible: bool = True) -> 
     and its next blocking call raises ``Cancelled``.
     """
     me = current()
-    w = Waker(me, interruptible)
+    w = Waker(me, interruptible, data)
     me.waker = w
     register(w)
     try:
@@ -281,6 +291,85 @@ def suspend(register: Callable[[Waker], object], interruptible: bool = True) -> 
         me.waker = None
         if not interruptible:
             me.cc.rearm(me)
+
+
+class WaitQueue:
+    """Fibers waiting, first come first served, for what others hand over
+    (a permit, a lock, an item): the one queue of every synchronisation type.
+
+    :meth:`wait` suspends the current fiber at the tail; :meth:`pop` removes
+    and returns the first waiter still waiting (the caller wakes it at once,
+    handing it a value), or ``None``. A cancelled waiter is never handed
+    anything: its waker is dead, so ``pop`` skips it. Dead entries stay queued
+    until they are about half of the queue, then go in one pass, so cancelling
+    many waiters costs linear time in all.
+    """
+
+    __slots__ = ("_dead", "_q")
+
+    def __init__(self) -> None:
+        self._q: deque[Any] = deque()
+        self._dead = 0
+
+    def wait(self, data: Any = None) -> Any:
+        """Block at the tail until popped and woken; the value given to ``wake``.
+
+        ``data`` is the popper's to read (``waker.data``). Cancellable: the
+        caller checks ``cc`` first, as for every wait; a cancelled wait is
+        handed nothing.
+        """
+        try:
+            return suspend(self._q.append, True, data)
+        except BaseException:
+            self.forget_one()
+            raise
+
+    def push(self, entry: Any) -> None:
+        """Queue ``entry``, a waker-like object (``fiber``, ``wake``) that is
+        not a suspended fiber yet (``Condition.loop_no_mutex``'s requests)."""
+        self._q.append(entry)
+
+    def forget_one(self) -> None:
+        """An entry of this queue died without being popped (its wait ended)."""
+        self._dead += 1
+        q = self._q
+        if 2 * self._dead >= len(q):
+            live = [e for e in q if e.fiber is not None]
+            q.clear()
+            q.extend(live)
+            self._dead = 0
+
+    def pop(self) -> Any:
+        """The first live entry, removed (wake it before anything else runs), or ``None``."""
+        q = self._q
+        while q:
+            e = q.popleft()
+            if e.fiber is not None:
+                return e
+            if self._dead:
+                self._dead -= 1
+        return None
+
+    def wake_one(self, value: object = None) -> bool:
+        """Wake the first live waiter with ``value``; False if there is none."""
+        e = self.pop()
+        return e is not None and bool(e.wake(value))
+
+    def take_all(self) -> list[Any]:
+        """Every live entry, in order, removed (to wake or fail them all)."""
+        q = self._q
+        live = [e for e in q if e.fiber is not None]
+        q.clear()
+        self._dead = 0
+        return live
+
+    def live(self) -> int:
+        """How many entries are still waiting (for ``repr``; linear time)."""
+        return sum(1 for e in self._q if e.fiber is not None)
+
+    def __len__(self) -> int:
+        # Entries queued, live or dead (cheap; ``live`` counts the waiting ones).
+        return len(self._q)
 
 
 def yield_now() -> None:

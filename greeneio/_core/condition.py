@@ -53,7 +53,7 @@ class _Request:
         self.fired = False
         self.waker: _greenlet.Waker | None = None
 
-    def wake(self) -> bool:
+    def wake(self, value: object = None) -> bool:
         if self.fiber is None:
             return False
         self.fiber = None
@@ -74,28 +74,16 @@ class Condition:
     ``loop_no_mutex`` are the module's functions.
     """
 
-    __slots__ = ("_dead", "_waiters")
+    __slots__ = ("_waiters",)
 
     def __init__(self) -> None:
-        self._waiters: list[_greenlet.Waker | _Request] = []
-        # About how many entries in _waiters are dead; only decides when to
-        # compact the list, so an estimate is enough.
-        self._dead = 0
-
-    def _dropped_one(self) -> None:
-        self._dead += 1
-        if 2 * self._dead >= len(self._waiters):
-            self._waiters = [w for w in self._waiters if w.fiber is not None]
-            self._dead = 0
+        # Suspended fibers' wakers, and loop_no_mutex's requests.
+        self._waiters = _greenlet.WaitQueue()
 
     def await_no_mutex(self) -> None:
         """Wait for the next broadcast (see :func:`await_no_mutex`)."""
         _greenlet.current().cc.check()
-        try:
-            _greenlet.suspend(self._waiters.append)
-        except BaseException:
-            self._dropped_one()
-            raise
+        self._waiters.wait()
 
     def await_(self, mutex: Mutex) -> None:
         """Unlock ``mutex``, wait for a broadcast, lock again (see :func:`await_`)."""
@@ -110,21 +98,13 @@ class Condition:
         # before this one is registered. If unlock raises, nothing is.
         mutex.unlock()
         try:
-            _greenlet.suspend(self._waiters.append)
-        except BaseException:
-            self._dropped_one()
+            self._waiters.wait()
+        finally:
             cancel.protect(mutex.lock)
-            raise
-        cancel.protect(mutex.lock)
 
     def broadcast(self) -> None:
         """Wake every waiting fiber (see :func:`broadcast`). Never blocks."""
-        waiters = self._waiters
-        if not waiters:
-            return
-        self._waiters = []
-        self._dead = 0
-        for w in waiters:
+        for w in self._waiters.take_all():
             w.wake()
 
     def loop_no_mutex(self, fn: Callable[[], T | None]) -> T:
@@ -132,7 +112,7 @@ class Condition:
         me = _greenlet.current()
         while True:
             req = _Request(me)
-            self._waiters.append(req)
+            self._waiters.push(req)
             try:
                 result = fn()
             except BaseException:
@@ -156,10 +136,10 @@ class Condition:
     def _cancel(self, req: _Request) -> None:
         if req.fiber is not None:
             req.fiber = None
-            self._dropped_one()
+            self._waiters.forget_one()
 
     def __repr__(self) -> str:
-        waiting = sum(1 for w in self._waiters if w.fiber is not None)
+        waiting = self._waiters.live()
         return f"<Condition {waiting} waiting>"
 
 

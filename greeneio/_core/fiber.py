@@ -504,22 +504,20 @@ class List:
             return results
         limit = len(xs) if max_fibers is None else min(max_fibers, len(xs))
         free = [limit]
-        slot_waiters: list[_greenlet.Waker] = []
+        slot_waiters = _greenlet.WaitQueue()
 
         def job(i: int, x: T) -> None:
             try:
                 results[i] = fn(x)
             finally:
                 free[0] += 1
-                while slot_waiters:
-                    if slot_waiters.pop(0).wake():
-                        break
+                slot_waiters.wake_one()
 
         with Switch(f"List.{name}") as sw:
             for i, x in enumerate(xs):
                 while free[0] == 0:
                     _greenlet.current().cc.check()
-                    _greenlet.suspend(slot_waiters.append)
+                    slot_waiters.wait()
                 sw.check()
                 free[0] -= 1
                 fork(job, i, x, sw=sw)

@@ -61,7 +61,7 @@ class Lazy(Generic[T]):
         self._value: Any = value  # the result, or the kept exception
         self._tb: TracebackType | None = None
         self._forcer: _greenlet.FiberGreenlet | None = None
-        self._waiters: list[_greenlet.Waker] = []
+        self._waiters = _greenlet.WaitQueue()
 
     def force(self) -> T:
         """The value, computing it first if needed (see :func:`force`)."""
@@ -77,12 +77,7 @@ class Lazy(Generic[T]):
             if self._forcer is me:
                 raise RuntimeError("Lazy.force: the value is being forced by this fiber already")
             me.cc.check()
-            waiters = self._waiters
-            try:
-                _greenlet.suspend(waiters.append)
-            except BaseException:
-                waiters[:] = [w for w in waiters if w.fiber is not None]
-                raise
+            self._waiters.wait()
 
     def _run(self) -> T:
         # The calling fiber becomes the forcer and runs fn.
@@ -112,9 +107,7 @@ class Lazy(Generic[T]):
             return x
         finally:
             self._forcer = None
-            waiters = self._waiters
-            self._waiters = []
-            for w in waiters:
+            for w in self._waiters.take_all():
                 w.wake()
 
     def _fail(self, e: BaseException) -> None:

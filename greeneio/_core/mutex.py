@@ -29,7 +29,6 @@ Theory of operation
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import TypeVar
@@ -76,15 +75,12 @@ class Mutex:
     error, without poisoning).
     """
 
-    __slots__ = ("_dead", "_reason", "_state", "_waiters")
+    __slots__ = ("_reason", "_state", "_waiters")
 
     def __init__(self) -> None:
         self._state = _UNLOCKED
         self._reason: BaseException | None = None
-        self._waiters: deque[_greenlet.Waker] = deque()
-        # About how many wakers in _waiters are dead (cancelled waits); only
-        # decides when to compact the queue, so an estimate is enough.
-        self._dead = 0
+        self._waiters = _greenlet.WaitQueue()
 
     def lock(self) -> None:
         """Lock the mutex, waiting behind earlier waiters (see :func:`lock`)."""
@@ -95,14 +91,7 @@ class Mutex:
         if state == _POISONED:
             raise self._poisoned()
         _greenlet.current().cc.check()
-        try:
-            got = _greenlet.suspend(self._waiters.append)
-        except BaseException:
-            self._dead += 1
-            if 2 * self._dead >= len(self._waiters):
-                self._waiters = deque(w for w in self._waiters if w.fiber is not None)
-                self._dead = 0
-            raise
+        got = self._waiters.wait()
         if got is not _TAKE:
             raise self._poisoned()
 
@@ -110,12 +99,8 @@ class Mutex:
         """Unlock, or hand the lock to the longest waiter (see :func:`unlock`)."""
         state = self._state
         if state == _LOCKED:
-            waiters = self._waiters
-            while waiters:
-                if waiters.popleft().wake(_TAKE):
-                    return  # that waiter owns it now; still locked
-                if self._dead:
-                    self._dead -= 1
+            if self._waiters.wake_one(_TAKE):
+                return  # that waiter owns it now; still locked
             self._state = _UNLOCKED
             return
         if state == _POISONED:
@@ -168,10 +153,7 @@ class Mutex:
     def _poison(self, reason: BaseException) -> None:
         self._state = _POISONED
         self._reason = reason
-        waiters = self._waiters
-        self._waiters = deque()
-        self._dead = 0
-        for w in waiters:
+        for w in self._waiters.take_all():
             w.wake(_POISON)
 
     def _poisoned(self) -> Poisoned:
@@ -187,7 +169,7 @@ class Mutex:
             return f"<Mutex poisoned by {_describe(self._reason)}>"
         if self._state == _UNLOCKED:
             return "<Mutex unlocked>"
-        waiting = sum(1 for w in self._waiters if w.fiber is not None)
+        waiting = self._waiters.live()
         return f"<Mutex locked, {waiting} waiting>"
 
 

@@ -59,7 +59,7 @@ class Pool(Generic[T]):
     """At most ``n`` resources made by ``alloc``, lent out one use at a time
     (make one with :func:`create`); ``p.use(fn)`` is ``use(p, fn)``."""
 
-    __slots__ = ("_alloc", "_dead", "_dispose", "_free", "_max", "_slots", "_validate", "_waiters")
+    __slots__ = ("_alloc", "_dispose", "_free", "_max", "_slots", "_validate", "_waiters")
 
     def __init__(
         self,
@@ -75,8 +75,7 @@ class Pool(Generic[T]):
         self._validate = validate
         self._dispose = dispose
         self._free: deque[list[T]] = deque()
-        self._waiters: deque[_greenlet.Waker] = deque()
-        self._dead = 0  # about how many waiters' wakers are dead (see _drop_dead)
+        self._waiters = _greenlet.WaitQueue()
 
     def use(self, fn: Callable[[T], R], *, never_block: bool = False) -> R:
         """``fn(resource)`` with a resource of the pool (see :func:`use`)."""
@@ -98,11 +97,7 @@ class Pool(Generic[T]):
                 self._put(slot)
                 raise
         else:
-            try:
-                slot = _greenlet.suspend(self._waiters.append)
-            except BaseException:
-                self._drop_dead()
-                raise
+            slot = self._waiters.wait()
         return self._run_with(fn, slot)
 
     def _run_with(self, fn: Callable[[T], R], slot: list[T]) -> R:
@@ -130,24 +125,11 @@ class Pool(Generic[T]):
 
     def _put(self, slot: list[T]) -> None:
         # Give ``slot`` back: to the longest live waiter, else to the free queue.
-        waiters = self._waiters
-        while waiters:
-            if waiters.popleft().wake(slot):
-                return
-            if self._dead:
-                self._dead -= 1
-        self._free.append(slot)
-
-    def _drop_dead(self) -> None:
-        # A waiter was cancelled: its dead waker stays queued (``_put`` skips
-        # it) until dead ones are half the queue, then they go in one pass.
-        self._dead += 1
-        if 2 * self._dead >= len(self._waiters):
-            self._waiters = deque(w for w in self._waiters if w.fiber is not None)
-            self._dead = 0
+        if not self._waiters.wake_one(slot):
+            self._free.append(slot)
 
     def __repr__(self) -> str:
-        waiting = sum(1 for w in self._waiters if w.fiber is not None)
+        waiting = self._waiters.live()
         return f"<Pool {self._slots}/{self._max} slots, {len(self._free)} free, {waiting} waiting>"
 
 

@@ -39,7 +39,7 @@ class Promise(Generic[T]):
         self.label = label
         self._state = _PENDING
         self._value: Any = None
-        self._waiters: list[_greenlet.Waker] = []
+        self._waiters = _greenlet.WaitQueue()
 
     # -- creating and resolving ---------------------------------------------
 
@@ -93,12 +93,7 @@ class Promise(Generic[T]):
         if self._state == _PENDING:
             me = _greenlet.current()
             me.cc.check()
-            waiters = self._waiters
-            try:
-                _greenlet.suspend(waiters.append)
-            except BaseException:
-                _drop_dead_waiters(waiters)
-                raise
+            self._waiters.wait()
         if self._state == _ERROR:
             raise self._value
         return self._value  # type: ignore[no-any-return]
@@ -131,12 +126,6 @@ def _settle(p: Promise[Any], state: int, value: object) -> bool:
         return False
     p._state = state
     p._value = value
-    waiters = p._waiters
-    p._waiters = []
-    for w in waiters:
+    for w in p._waiters.take_all():
         w.wake()
     return True
-
-
-def _drop_dead_waiters(waiters: list[_greenlet.Waker]) -> None:
-    waiters[:] = [w for w in waiters if w.fiber is not None]

@@ -23,8 +23,6 @@ Theory of operation
 
 from __future__ import annotations
 
-from collections import deque
-
 from greeneio._core import _greenlet
 from greeneio._core.args import instance_arg, int_arg
 
@@ -38,14 +36,11 @@ class Semaphore:
     ``get_value`` are the module's functions.
     """
 
-    __slots__ = ("_dead", "_value", "_waiters")
+    __slots__ = ("_value", "_waiters")
 
     def __init__(self, n: int) -> None:
         self._value = int_arg(n, "Semaphore.make", "n", min=0)
-        self._waiters: deque[_greenlet.Waker] = deque()
-        # About how many wakers in _waiters are dead (cancelled waits); only
-        # decides when to compact the queue, so an estimate is enough.
-        self._dead = 0
+        self._waiters = _greenlet.WaitQueue()
 
     def acquire(self) -> None:
         """Take a permit, blocking while there is none (see :func:`acquire`)."""
@@ -53,31 +48,19 @@ class Semaphore:
             self._value -= 1
             return
         _greenlet.current().cc.check()
-        try:
-            _greenlet.suspend(self._waiters.append)
-        except BaseException:
-            self._dead += 1
-            if 2 * self._dead >= len(self._waiters):
-                self._waiters = deque(w for w in self._waiters if w.fiber is not None)
-                self._dead = 0
-            raise
+        self._waiters.wait()  # a release hands its permit straight to us
 
     def release(self) -> None:
         """Give a permit back (see :func:`release`). Never blocks."""
-        waiters = self._waiters
-        while waiters:
-            if waiters.popleft().wake():
-                return
-            if self._dead:
-                self._dead -= 1
-        self._value += 1
+        if not self._waiters.wake_one():
+            self._value += 1
 
     def get_value(self) -> int:
         """The number of free permits now (0 while fibers are waiting)."""
         return self._value
 
     def __repr__(self) -> str:
-        waiting = sum(1 for w in self._waiters if w.fiber is not None)
+        waiting = self._waiters.live()
         return f"<Semaphore {self._value} free, {waiting} waiting>"
 
 

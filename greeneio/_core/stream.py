@@ -40,11 +40,10 @@ stream belongs to one run (one process).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Generic, TypeVar
 
 from greeneio._core import _greenlet
-from greeneio._core._greenlet import Waker
 from greeneio._core.args import instance_arg, int_arg
 
 T = TypeVar("T")
@@ -69,21 +68,6 @@ class Closed(Exception):
     """
 
 
-class _PendingAdd(Generic[T]):
-    # A fiber blocked in ``add``: its item, and the waker that says it is alive.
-    __slots__ = ("item", "queue", "waker")
-
-    waker: Waker  # set by ``register``, before the entry is queued
-
-    def __init__(self, item: T, queue: deque[_PendingAdd[T]]) -> None:
-        self.item = item
-        self.queue = queue
-
-    def register(self, w: Waker) -> None:
-        self.waker = w
-        self.queue.append(self)
-
-
 class Stream(Generic[T]):
     """A FIFO queue of at most ``capacity`` items, shared by fibers of one run.
 
@@ -93,37 +77,29 @@ class Stream(Generic[T]):
     takes items until the stream is closed and drained.
     """
 
-    __slots__ = ("_adders", "_capacity", "_closed", "_dead", "_items", "_takers")
+    __slots__ = ("_adders", "_capacity", "_closed", "_items", "_takers")
 
     def __init__(self, capacity: int) -> None:
         self._capacity = int_arg(capacity, "Stream.create", "capacity", min=0)
         self._items: deque[T] = deque()
-        self._takers: deque[Waker] = deque()
-        self._adders: deque[_PendingAdd[T]] = deque()
-        # About how many entries of the waiting queue are dead (only one of
-        # takers and adders is ever non-empty); only decides when to compact.
-        self._dead = 0
+        # Fibers waiting to take, and to add (each adder's item is its
+        # waker's ``data``): only one of the two is ever non-empty.
+        self._takers = _greenlet.WaitQueue()
+        self._adders = _greenlet.WaitQueue()
         self._closed = False
 
     def add(self, item: T) -> None:
         """Add ``item`` at the tail; see :func:`add`."""
         if self._closed:
             raise Closed("Stream.add: the stream is closed")
-        takers = self._takers
-        while takers:
-            if takers.popleft().wake(item):
-                return
+        if self._takers.wake_one(item):
+            return
         if len(self._items) < self._capacity:
             self._items.append(item)
             return
         _greenlet.current().cc.check()
-        pending = _PendingAdd(item, self._adders)
-        try:
-            _greenlet.suspend(pending.register)
-        except BaseException:
-            # Cancelled (or Closed): the waker is dead, so nobody took the item.
-            self._forget_dead(self._adders, _adder_alive)
-            raise
+        # Cancelled (or Closed) while waiting: the waker is dead, nobody took the item.
+        self._adders.wait(item)
 
     def take(self) -> T:
         """Remove and return the item at the head; see :func:`take`."""
@@ -132,21 +108,15 @@ class Stream(Generic[T]):
             item = items.popleft()
             self._refill()
             return item
-        adders = self._adders
-        while adders:  # capacity 0: take straight from the first live adder
-            p = adders.popleft()
-            if p.waker.wake():
-                return p.item
+        adder = self._adders.pop()  # capacity 0: take straight from the first live adder
+        if adder is not None:
+            adder.wake()
+            return adder.data  # type: ignore[no-any-return]
         if self._closed:
             raise EOFError("Stream.take: the stream is closed")
         _greenlet.current().cc.check()
-        takers = self._takers
-        try:
-            return _greenlet.suspend(takers.append)  # type: ignore[no-any-return]
-        except BaseException:
-            # Cancelled (or EOF): our waker is dead and no item was handed to it.
-            self._forget_dead(takers, _taker_alive)
-            raise
+        # Cancelled (or EOF) while waiting: our waker is dead, no item was handed to it.
+        return self._takers.wait()  # type: ignore[no-any-return]
 
     def take_nonblocking(self) -> T | None:
         """The item at the head, or ``None`` at once; see :func:`take_nonblocking`."""
@@ -155,33 +125,18 @@ class Stream(Generic[T]):
             item = items.popleft()
             self._refill()
             return item
-        adders = self._adders
-        while adders:
-            p = adders.popleft()
-            if p.waker.wake():
-                return p.item
+        adder = self._adders.pop()
+        if adder is not None:
+            adder.wake()
+            return adder.data  # type: ignore[no-any-return]
         return None
 
     def _refill(self) -> None:
         # A slot just came free: the first live waiting adder's item fills it.
-        adders = self._adders
-        while adders:
-            p = adders.popleft()
-            if p.waker.wake():
-                self._items.append(p.item)
-                return
-
-    def _forget_dead(self, queue: deque[Any], alive: Callable[[Any], bool]) -> None:
-        # A wait ended without a hand-over, leaving a dead entry in ``queue``
-        # (unless a hand-over skipped it, or close cleared the queue). Dead
-        # entries go in batches, once they are about half the queue, so
-        # cancelling many waiters costs linear time in all.
-        self._dead += 1
-        if 2 * self._dead >= len(queue):
-            live = [e for e in queue if alive(e)]
-            queue.clear()
-            queue.extend(live)
-            self._dead = 0
+        adder = self._adders.pop()
+        if adder is not None:
+            adder.wake()
+            self._items.append(adder.data)
 
     def length(self) -> int:
         """The number of items buffered now (always 0 with capacity 0)."""
@@ -199,14 +154,9 @@ class Stream(Generic[T]):
         if self._closed:
             return
         self._closed = True
-        adders = list(self._adders)
-        self._adders.clear()
-        for p in adders:
-            p.waker.fail(Closed("Stream.add: the stream was closed while waiting"))
-        takers = list(self._takers)
-        self._takers.clear()
-        self._dead = 0
-        for w in takers:
+        for w in self._adders.take_all():
+            w.fail(Closed("Stream.add: the stream was closed while waiting"))
+        for w in self._takers.take_all():
             w.fail(EOFError("Stream.take: the stream was closed while waiting"))
 
     def __iter__(self) -> Iterator[T]:
@@ -221,17 +171,8 @@ class Stream(Generic[T]):
         state = " closed" if self._closed else ""
         return (
             f"<Stream{state} {len(self._items)}/{self._capacity} items, "
-            f"{sum(map(_taker_alive, self._takers))} takers, "
-            f"{sum(map(_adder_alive, self._adders))} adders waiting>"
+            f"{self._takers.live()} takers, {self._adders.live()} adders waiting>"
         )
-
-
-def _taker_alive(w: Waker) -> bool:
-    return w.fiber is not None
-
-
-def _adder_alive(p: _PendingAdd[Any]) -> bool:
-    return p.waker.fiber is not None
 
 
 def _stream_arg(s: Stream[T], fn: str) -> Stream[T]:

@@ -79,7 +79,7 @@ def test_cancelled_waiter_is_forgotten(transcript):
         p, r = Promise.create()
         Fiber.first(p.await_, lambda: "other")
         Fiber.first(p.await_, lambda: "other")
-        assert p._waiters == []
+        assert p._waiters.live() == 0 and len(p._waiters) <= 1  # swept in batches
         Promise.resolve(r, 1)
         return p.await_()
 
