@@ -3,11 +3,14 @@
 Theory of operation: the scheduler's hub is gevent's hub for the current
 thread. Its run queue (the core's :class:`RunQueue`, shared with the mock
 backend so the run order is the same) is drained by one gevent loop callback,
-posted when the first callback is queued and re-posted after each batch of
-:data:`BATCH` while more are queued, so socket readiness and timers are
-polled between batches. Socket and timer watchers switch straight into the
-fiber they wake; everything else (wake-ups, forks, yields, cancellation)
-goes through the queue.
+posted when the first callback is queued. After a batch of :data:`BATCH`, if
+more are queued, the drain continues from a zero-delay timer rather than a
+new loop callback: gevent runs callbacks posted during its callback pass in
+that same pass, so only a timer makes the loop poll sockets first. Without
+that, a busy queue (an accept loop resumed at the head after every fork)
+would take the whole listen backlog before any client's data or EOF is seen.
+Socket and timer watchers switch straight into the fiber they wake;
+everything else (wake-ups, forks, yields, cancellation) goes through the queue.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ T = TypeVar("T")
 
 __all__ = ["BATCH", "GeventScheduler", "run_main"]
 
-#: How many queued callbacks run before gevent polls for I/O again.
-BATCH = 256
+#: How many queued callbacks run before gevent polls for I/O again (gevent
+#: itself looks at the clock every 50 callbacks).
+BATCH = 64
 
 
 class GeventScheduler:
@@ -38,6 +42,7 @@ class GeventScheduler:
 
     __slots__ = (
         "_done",
+        "_later",
         "_posted",
         "_q",
         "_run_callback",
@@ -58,6 +63,8 @@ class GeventScheduler:
         self._q = _greenlet.RunQueue()
         self._run_callback = hub.loop.run_callback
         self._posted = False
+        # Continues a drain after the loop has polled I/O (see the module doc).
+        self._later = hub.loop.timer(0.0)
         self._done = Waiter()
 
     def call_soon(self, fn: Callable[..., object], *args: Any) -> None:
@@ -76,10 +83,10 @@ class GeventScheduler:
         try:
             more = self._q.run(BATCH)
         except BaseException:
-            self._run_callback(self._drain)  # the rest runs next turn; gevent reports this
+            self._later.start(self._drain)  # the rest runs next turn; gevent reports this
             raise
         if more:
-            self._run_callback(self._drain)
+            self._later.start(self._drain)  # after the loop has polled I/O
         else:
             self._posted = False
 
