@@ -18,6 +18,7 @@ This module only re-exports the public names.
 from greeneio import buf_read as Buf_read
 from greeneio import buf_write as Buf_write
 from greeneio import domain_manager as Domain_manager
+from greeneio import executor_pool as Executor_pool
 from greeneio import flow as Flow
 from greeneio import fs as Fs
 from greeneio import net as Net
@@ -44,6 +45,7 @@ __all__ = (
     "Condition",
     "Domain_manager",
     "Exn",
+    "Executor_pool",
     "Fiber",
     "Flow",
     "Fs",
