@@ -157,3 +157,17 @@ def test_greenlet_is_not_imported_outside_the_map(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_greeneio_serve_uses_only_the_public_api():
+    # Its own modules, and greeneio modules whose path has no _private segment.
+    bad = [
+        (src, dst)
+        for src, dsts in GRAPH.items()
+        if _in(src, "greeneio.serve")
+        for dst in dsts
+        if _in(dst, "greeneio")
+        and not _in(dst, "greeneio.serve")
+        and any(part.startswith("_") for part in dst.split(".")[1:])
+    ]
+    assert bad == []
