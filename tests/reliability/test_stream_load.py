@@ -1,7 +1,8 @@
 """Stream under load, on the gevent backend: many producers, one small stream,
 a few consumers. Every item arrives exactly once, and each consumer sees each
 producer's items in the order they were added (the stream is FIFO for adders
-and takers alike). The full 1,000 x 1,000 run is ``soak`` (``pytest -m soak``).
+and takers alike). The full 1,000 x 1,000 run takes about 3 s on a quiet
+2-core machine (10 s on a busy one), so it runs in CI.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from typing import Any
 import pytest
 
 import greeneio
-
-# Until the facade exports it as ``greeneio.Stream``:
 from greeneio import Fiber, Stream, Switch
 
 
@@ -69,18 +68,12 @@ def timed(producers: int, items: int, consumers: int) -> float:
     return elapsed
 
 
-@pytest.mark.timeout(60)
-def test_1000_producers_x_100_items_through_one_stream():
-    timed(1000, 100, consumers=4)
+@pytest.mark.timeout(120)
+def test_1000_producers_x_1000_items_through_one_stream():
+    timed(1000, 1000, consumers=4)
 
 
 @pytest.mark.timeout(60)
 def test_one_consumer_sees_every_producer_in_order():
     # With one consumer its order is the stream's order: FIFO for every producer.
     timed(1000, 20, consumers=1)
-
-
-@pytest.mark.soak
-@pytest.mark.timeout(600)
-def test_soak_1000_producers_x_1000_items_through_one_stream():
-    timed(1000, 1000, consumers=4)
