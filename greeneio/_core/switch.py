@@ -172,7 +172,11 @@ class Switch:
         cc.cancel(exc)
 
     def cancel_context(self) -> CancelContext:
-        return self._live_cc()
+        """The switch's cancel context; ``RuntimeError`` unless it is running."""
+        cc = self._cc
+        if cc is None or cc.finished:
+            return self._live_cc()  # raises the right error
+        return cc
 
     # -- fibers --------------------------------------------------------------
 
@@ -183,7 +187,8 @@ class Switch:
         For library code that runs work on behalf of the switch (``Fiber.fork``
         runs each new fiber in it). ``RuntimeError`` if the switch has finished.
         """
-        self._live_cc()
+        if self._hooks is None:  # not entered, or finished (the fork's hot path)
+            self._live_cc()
         self._fibers += 1
         try:
             return fn(*args)
@@ -193,7 +198,8 @@ class Switch:
     def with_daemon(self, fn: Callable[..., T], *args: Any) -> T:
         """Like :meth:`with_op`, but as a daemon: once only daemons are left,
         the switch cancels them (with reason ``AllNonDaemonsDone``)."""
-        self._live_cc()
+        if self._hooks is None:
+            self._live_cc()
         self._fibers += 1
         self._daemons += 1
         try:
