@@ -24,6 +24,7 @@ from greeneio import fs as Fs
 from greeneio import net as Net
 from greeneio import signals as Signal
 from greeneio import time as Time
+from greeneio import tls as Tls
 from greeneio._core import cancel as Cancel
 from greeneio._core import condition as Condition
 from greeneio._core import exn as Exn
@@ -59,6 +60,7 @@ __all__ = (
     "Stream",
     "Switch",
     "Time",
+    "Tls",
     "run",
     "traceln",
 )

@@ -33,6 +33,7 @@ EXPECTED_TOP = {
     "Stream",
     "Switch",
     "Time",
+    "Tls",
     "run",
     "traceln",
 }
@@ -62,6 +63,8 @@ DOCUMENTED = {
     "import_socket_stream listen listening_addr recv recv_msg_with_fds run_server send "
     "send_msg setsockopt socketpair_datagram socketpair_stream with_tcp_connect",
     "Signal": "subscribe",
+    "Tls": "CertificateError Error TlsFlow alpn_protocol cipher client_of_flow handler "
+    "peer_certificate server_hostname server_of_flow version",
     "Semaphore": "Semaphore acquire get_value make release",
     "Lazy": "Lazy force from_fun from_val",
     "Executor_pool": "ExecutorPool create submit submit_exn submit_fork",

@@ -44,6 +44,7 @@ FACADE = (
     "Net",
     "Fs",
     "Domain_manager",
+    "Tls",
     "mock",
     "interfaces",
     "protocols",

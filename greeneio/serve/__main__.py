@@ -11,13 +11,17 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import greeneio
 from greeneio import Cancel, Fiber, Net, Promise, Signal, Switch
+from greeneio import tls as Tls
 from greeneio.serve import chargen, daytime, discard, echo, http, proxy, udp_echo
-from greeneio.serve._options import Listen, Options, UsageError, ip_of, parse
+from greeneio.serve._options import Listen, Options, UsageError, ip_of, parse, tls_context
 from greeneio.serve.app import AppError, load
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger("greeneio-serve")
 
@@ -31,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         opts = parse(sys.argv[1:] if argv is None else argv)
         handler = _stream_handler(opts)  # loads an app early: its errors are usage errors
+        tls = tls_context(opts)  # after the app (which may monkey-patch ssl first)
     except (UsageError, AppError) as e:
         print(f"greeneio-serve: error: {e}", file=sys.stderr)
         return 2
@@ -38,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr, format="greeneio-serve: %(message)s", level=opts.log_level.upper()
     )
     try:
-        return greeneio.run(lambda env: _serve(env, opts, handler), handle_sigint=False)
+        return greeneio.run(lambda env: _serve(env, opts, handler, tls), handle_sigint=False)
     except UsageError as e:  # found once running: an address that cannot be used
         print(f"greeneio-serve: error: {e}", file=sys.stderr)
         return 2
@@ -61,7 +66,23 @@ def _stream_handler(opts: Options) -> Callable[[Any, Any], object] | None:
     }.get(opts.service)
 
 
-def _serve(env: Any, opts: Options, handler: Callable[[Any, Any], object] | None) -> int:
+def _over_tls(
+    handler: Callable[[Any, Any], object], opts: Options, tls: ssl.SSLContext
+) -> Callable[[Any, Any], object]:
+    """``handler`` behind a TLS handshake. HTTP frames its own messages, so a
+    client that hangs up without close_notify is no error there."""
+    web = opts.service == "http"
+    return Tls.handler(
+        handler, context=tls, alpn=["http/1.1"] if web else None, allow_ragged_eof=web
+    )
+
+
+def _serve(
+    env: Any,
+    opts: Options,
+    handler: Callable[[Any, Any], object] | None,
+    tls: ssl.SSLContext | None = None,
+) -> int:
     stop, set_stop = Promise.create("stop")
     signals = [0]
     cut_off = [False]
@@ -82,6 +103,8 @@ def _serve(env: Any, opts: Options, handler: Callable[[Any, Any], object] | None
         elif opts.service == "proxy":
             assert opts.to is not None
             handler = proxy.make_handler(env.net, _address(env.net, opts.to, "tcp"))
+        if tls is not None and handler is not None:
+            handler = _over_tls(handler, opts, tls)
 
         def counted(flow: Any, addr: Any) -> None:
             try:
@@ -92,9 +115,10 @@ def _serve(env: Any, opts: Options, handler: Callable[[Any, Any], object] | None
                 raise
 
         sockets = [_open(env, sw, opts, item) for item in opts.listen]
+        over = " (TLS)" if tls is not None else ""
         jobs = []
         for item, sock in sockets:
-            log.info("%s listening on %s", opts.service, _where(item, sock))
+            log.info("%s listening on %s%s", opts.service, _where(item, sock), over)
             jobs.append(_job(env, opts, sock, counted, stop))
 
         def refuse_after_stop() -> None:

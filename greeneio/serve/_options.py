@@ -10,11 +10,16 @@ import argparse
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from greeneio import Net
 
+if TYPE_CHECKING:
+    import ssl
+
 SERVICES = ("echo", "discard", "chargen", "daytime", "udp-echo", "http", "proxy", "app")
+#: The services that take stream connections (and so may serve them over TLS).
+STREAM_SERVICES = tuple(s for s in SERVICES if s != "udp-echo")
 DEFAULT_PORT = 7000
 
 
@@ -47,6 +52,8 @@ class Options:
     root: str | None = None
     to: Listen | None = None
     app: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,6 +84,14 @@ def _parser() -> _Parser:
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.add_argument("--root", help="http: serve files from this directory")
     p.add_argument("--to", metavar="ADDR", help="proxy: forward to tcp:HOST:PORT")
+    p.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        help="serve over TLS with this certificate chain (PEM; any stream service)",
+    )
+    p.add_argument(
+        "--tls-key", metavar="FILE", help="the certificate's private key (PEM, unencrypted)"
+    )
     return p
 
 
@@ -150,6 +165,10 @@ def parse(argv: list[str]) -> Options:
         raise UsageError("--root is only for http")
     if a.root is not None and not os.path.isdir(a.root):
         raise UsageError(f"--root {a.root}: not a directory")
+    if (a.tls_cert is None) != (a.tls_key is None):
+        raise UsageError("--tls-cert and --tls-key go together")
+    if a.tls_cert is not None and a.service not in STREAM_SERVICES:
+        raise UsageError(f"--tls-cert is only for stream services, not {a.service}")
     listen = [parse_listen(t) for t in a.listen] or systemd_fds()
     if not listen:
         kind = "udp" if a.service == "udp-echo" else "tcp"
@@ -175,7 +194,39 @@ def parse(argv: list[str]) -> Options:
         root=a.root,
         to=to,
         app=a.target,
+        tls_cert=a.tls_cert,
+        tls_key=a.tls_key,
     )
+
+
+def tls_context(opts: Options) -> ssl.SSLContext | None:
+    """The server TLS context ``--tls-cert``/``--tls-key`` ask for (None without
+    them), loaded now so that a bad file is a usage error before anything
+    listens. ``ssl`` is imported only then."""
+    if opts.tls_cert is None or opts.tls_key is None:
+        return None
+    import ssl
+
+    for option, path in (("--tls-cert", opts.tls_cert), ("--tls-key", opts.tls_key)):
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as e:
+            raise UsageError(f"{option} {_shown(path)}: {e.strerror}") from None
+
+    def no_password() -> str:
+        raise UsageError(f"--tls-key {_shown(opts.tls_key or '')}: the key is encrypted")
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        ctx.load_cert_chain(opts.tls_cert, opts.tls_key, password=no_password)
+    except ssl.SSLError as e:
+        why = e.reason or str(e)
+        raise UsageError(
+            f"--tls-cert {_shown(opts.tls_cert)} --tls-key {_shown(opts.tls_key)}: "
+            f"not a PEM certificate chain and its private key ({why})"
+        ) from None
+    return ctx
 
 
 def ip_of(host: str) -> Any:
