@@ -11,7 +11,7 @@ with every ``(address, error)`` kept in its ``.attempts``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar, overload
 
 from greeneio import time as Time
 from greeneio._core import fiber as Fiber
@@ -22,6 +22,12 @@ from greeneio.net._api import _net_arg, connect
 from greeneio.net.errors import AddressLookupFailed, ConnectionTimeout, NoMatchingAddresses
 from greeneio.net.sockaddr import Tcp
 from greeneio.protocols import Network, StreamSocket
+from greeneio.tls._api import client_of_flow
+
+if TYPE_CHECKING:
+    import ssl
+
+    from greeneio.tls import TlsFlow
 
 T = TypeVar("T")
 
@@ -61,22 +67,55 @@ def _delay_arg(delay: object, timeout: Time.TimeoutValue) -> Time.TimeoutValue |
     return Time.Timeout.seconds(timeout.clock, delay)
 
 
+@overload
 def with_tcp_connect(
     net: Network,
     fn: Callable[[StreamSocket], T],
     *,
     host: str,
     service: str,
+    timeout: Time.TimeoutValue = ...,
+    happy_eyeballs_delay: float | Time.TimeoutValue | None = ...,
+    tls: None = ...,
+) -> T: ...
+
+
+@overload
+def with_tcp_connect(
+    net: Network,
+    fn: Callable[[TlsFlow], T],
+    *,
+    host: str,
+    service: str,
+    timeout: Time.TimeoutValue = ...,
+    happy_eyeballs_delay: float | Time.TimeoutValue | None = ...,
+    tls: bool | ssl.SSLContext,
+) -> T: ...
+
+
+def with_tcp_connect(
+    net: Network,
+    fn: Callable[[StreamSocket], T] | Callable[[TlsFlow], T],
+    *,
+    host: str,
+    service: str,
     timeout: Time.TimeoutValue = Time.Timeout.none,
     happy_eyeballs_delay: float | Time.TimeoutValue | None = None,
+    tls: bool | ssl.SSLContext | None = None,
 ) -> T:
     """Connect to ``host``:``service`` over TCP, return ``fn(conn)``; ``conn`` is
     closed when ``fn`` returns or fails.
 
-    ``timeout`` limits each attempt. Raises ``Net.AddressLookupFailed`` when
-    the name is unknown, ``Net.NoMatchingAddresses`` when it has no TCP
-    address, else the last attempt's error (``Net.ConnectionTimeout`` for a
-    timeout), with ``.attempts`` and context ``connecting to "host":service``.
+    ``timeout`` limits each attempt (and the TLS handshake). Raises
+    ``Net.AddressLookupFailed`` when the name is unknown,
+    ``Net.NoMatchingAddresses`` when it has no TCP address, else the last
+    attempt's error (``Net.ConnectionTimeout`` for a timeout), with
+    ``.attempts`` and context ``connecting to "host":service``.
+
+    ``tls=True`` (a default, verifying ``ssl`` context) or an
+    ``ssl.SSLContext`` makes ``conn`` a ``Tls.TlsFlow`` to ``host`` (SNI and
+    name check against ``host``); a failed handshake raises ``Tls.Error``
+    (``Tls.CertificateError`` for a certificate), closing the connection.
     """
     net = _net_arg(net, "with_tcp_connect")
     if not callable(fn):
@@ -87,6 +126,7 @@ def with_tcp_connect(
         )
     timeout = _timeout_arg(timeout)
     delay = _delay_arg(happy_eyeballs_delay, timeout)
+    use_tls, context = _tls_arg(tls)
     with Switch(name="with_tcp_connect") as sw:
         try:
             addrs = _tcp_addresses(net, host, service)
@@ -94,10 +134,38 @@ def with_tcp_connect(
                 conn = _one_by_one(net, addrs, timeout, sw)
             else:
                 conn = _race(net, _interleave(addrs), timeout, delay, sw)
+            secure = _handshake(conn, host, context, timeout) if use_tls else None
         except Io as e:
             add_context(e, f'connecting to "{host}":{service}')
             raise  # as it is: its backend error stays its __cause__
-        return fn(conn)
+        if secure is not None:
+            with secure:  # close_notify, then the socket
+                return fn(secure)  # type: ignore[arg-type]
+        return fn(conn)  # type: ignore[arg-type]
+
+
+def _tls_arg(tls: object) -> tuple[bool, ssl.SSLContext | None]:
+    # (whether to use TLS, the context: None for Tls's default, which verifies)
+    if tls is None or tls is False:
+        return False, None
+    if tls is True:
+        return True, None
+    import ssl  # only when TLS is asked for (see greeneio.tls: never at import)
+
+    if not isinstance(tls, ssl.SSLContext):
+        raise TypeError(
+            f"Net.with_tcp_connect: tls must be None, True or an ssl.SSLContext, not {tls!r}"
+        )
+    return True, tls
+
+
+def _handshake(
+    conn: StreamSocket, host: str, context: ssl.SSLContext | None, timeout: Time.TimeoutValue
+) -> TlsFlow:
+    try:
+        return timeout.run_exn(lambda: client_of_flow(conn, host=host, context=context))
+    except Time.Timeout as e:
+        raise ConnectionTimeout("Net Connection_failure Timeout (TLS handshake)") from e
 
 
 def _tcp_addresses(net: Network, host: str, service: str) -> list[Tcp]:
