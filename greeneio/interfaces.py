@@ -210,6 +210,17 @@ class IDomainManager(Interface):
         resolved, usable here and in every domain started later. The value is not
         carried across domains. Released with ``sw``."""
 
+    def respawner() -> Any:
+        """For a supervisor that replaces domains that die (``Net.run_server(...,
+        restart_workers=True)``): an object whose ``run(fn)`` starts ``fn()`` in a
+        new domain like :meth:`run`, as if started now, when this method is called
+        (with processes: without the descriptors this domain opens after the
+        call, such as its accepted connections). ``run`` returns ``(None,
+        result)``, or ``(why, None)`` if the domain died without a result (killed,
+        exited, stopped by someone else), ``why`` naming it and how, e.g.
+        ``"worker 42 killed by SIGKILL"``; an exception of ``fn`` is raised.
+        Blocks; cancelling the caller ends the domain."""
+
 
 class IFdPassing(Interface):
     """A Unix-domain socket that can pass file descriptors (Eio_unix.Net's

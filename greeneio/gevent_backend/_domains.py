@@ -17,6 +17,15 @@ Sharing. Sockets created before the fork work in the child (they bind to the
 hub of whichever thread uses them). ``semaphore(n)`` is a pipe holding ``n``
 tokens; ``share(promise)`` is a pipe whose write end the parent closes when
 the promise resolves, waking every reader at once with end-of-file.
+
+Replacing domains. ``respawner()`` notes which descriptors are open now (fd
+number and file identity). A domain its ``run`` starts later gets only
+those: every descriptor opened since (the parent's accepted connections, its
+upstream sockets and files) is replaced in the child by ``/dev/null``, so the
+child holds none of them open (a connection the parent closes really closes)
+and no stale object of the parent's can reach a new descriptor of the child
+under a reused number. Its ``run`` also tells a death from a result: the
+supervisor (``run_server(restart_workers=True)``) restarts on one, not the other.
 """
 
 from __future__ import annotations
@@ -46,9 +55,11 @@ from greeneio.interfaces import IDomainManager
 
 T = TypeVar("T")
 
-__all__ = ["ProcessDomainManager", "describe_status"]
+__all__ = ["ProcessDomainManager", "Respawner", "describe_status"]
 
 TERM_TIMEOUT = 1.0
+#: fd -> (st_dev, st_ino): what each open descriptor number refers to.
+FdTable = dict[int, tuple[int, int]]
 #: ``run_main(main, on_start)``: see ``gevent_backend/_run.py``.
 RunMain = Callable[..., Any]
 _fork: Callable[[], int] = get_original("os", "fork")
@@ -119,6 +130,19 @@ class ProcessDomainManager:
     # -- run -----------------------------------------------------------------
 
     def run(self, fn: Callable[[], T]) -> T:
+        pid, r = self._start(fn, None)
+        kind, value = self._await_child(pid, r)
+        if kind == "died":
+            raise RuntimeError(value)
+        if kind == "err":
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    def respawner(self) -> Respawner:
+        return Respawner(self, _fd_identities())
+
+    def _start(self, fn: Callable[[], Any], baseline: FdTable | None) -> tuple[int, int]:
+        """Fork a child running ``fn``: its pid and the read end of its result pipe."""
         _greenlet.current().cc.check()
         sys.stdout.flush()  # or the child would print the parent's buffered output again
         sys.stderr.flush()
@@ -127,17 +151,21 @@ class ProcessDomainManager:
         pid = _fork()
         if pid == 0:  # pragma: no cover - runs in the child, checked by its result
             os.close(r)
-            self._child(fn, w, parent)
+            self._child(fn, w, parent, baseline)
         os.close(w)
-        return self._await_child(pid, r)  # type: ignore[no-any-return]
+        return pid, r
 
-    def _child(self, fn: Callable[[], Any], w: int, parent: int) -> NoReturn:
+    def _child(
+        self, fn: Callable[[], Any], w: int, parent: int, baseline: FdTable | None
+    ) -> NoReturn:
         code = 0
         try:
             _set_pdeathsig()
             for fd in self._parent_only:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+            if baseline is not None:
+                _scrub_fds(baseline, keep=w)
             if os.getppid() != parent:
                 os._exit(1)
             outcome = _run_in_fresh_hub(self._run_main, fn, parent)
@@ -161,7 +189,9 @@ class ProcessDomainManager:
                 sys.stderr.flush()
             os._exit(code)
 
-    def _await_child(self, pid: int, r: int) -> Any:
+    def _await_child(self, pid: int, r: int) -> tuple[str, Any]:
+        """``("ok", result)``, ``("err", exception)`` or ``("died", why)`` once the
+        child has exited (and been reaped). Cancelling terminates the child."""
         try:
             data = _read_until_eof(r)
         except BaseException:
@@ -170,14 +200,17 @@ class ProcessDomainManager:
         finally:
             os.close(r)
         status = protect(lambda: _reap(pid))
-        if not data:
-            raise RuntimeError(describe_status(pid, status))
-        kind, value = pickle.loads(data)
-        if kind == "err":
-            if isinstance(value, WorkerTerminated):  # someone else sent it SIGTERM
-                raise RuntimeError(f"worker {pid} stopped by SIGTERM")
-            raise value
-        return value
+        try:
+            kind, value = pickle.loads(data) if data else ("died", None)
+        except Exception:
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+                raise  # a whole result that does not unpickle here
+            kind, value = "died", None  # killed half-way through writing its result
+        if kind == "died":
+            return "died", describe_status(pid, status)
+        if kind == "err" and isinstance(value, WorkerTerminated):
+            return "died", f"worker {pid} stopped by SIGTERM"  # someone else sent it
+        return kind, value
 
     # -- shared objects -------------------------------------------------------
 
@@ -194,6 +227,69 @@ class ProcessDomainManager:
 
     def __repr__(self) -> str:
         return "<process domain manager>"
+
+
+class Respawner:
+    """``run(fn)`` like the manager's, for a supervisor that replaces domains that
+    die: the child starts with only the descriptors open when the respawner was
+    made, and a death is a value, ``(why, None)``, not an exception."""
+
+    def __init__(self, manager: ProcessDomainManager, baseline: FdTable) -> None:
+        self._manager = manager
+        self._baseline = baseline
+
+    def run(self, fn: Callable[[], T]) -> tuple[str | None, T | None]:
+        """``(None, fn())`` from a new domain, or ``("worker 42 killed by SIGKILL",
+        None)`` if it died first; ``fn``'s exception is raised. Cancellable (the
+        child is terminated and reaped)."""
+        pid, r = self._manager._start(fn, self._baseline)
+        kind, value = self._manager._await_child(pid, r)
+        if kind == "died":
+            return value, None
+        if kind == "err":
+            raise value
+        return None, value
+
+    def __repr__(self) -> str:
+        return f"<respawner of {len(self._baseline)} fds>"
+
+
+def _fd_identities() -> FdTable:
+    """This process's open descriptors and the files they refer to."""
+    for where in ("/proc/self/fd", "/dev/fd"):
+        try:
+            fds = [int(name) for name in os.listdir(where)]
+            break
+        except (OSError, ValueError):
+            continue
+    else:  # pragma: no cover - neither Linux nor a BSD
+        fds = list(range(min(os.sysconf("SC_OPEN_MAX"), 65536)))
+    table: FdTable = {}
+    for fd in fds:
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue  # the directory listdir had open, now closed
+        table[fd] = (st.st_dev, st.st_ino)
+    return table
+
+
+def _scrub_fds(baseline: FdTable, keep: int) -> None:  # pragma: no cover - in the child
+    """Point every descriptor not in ``baseline`` (by number and identity), but
+    ``keep``, at ``/dev/null``: the child no longer holds those files open, and
+    their numbers stay taken, so nothing copied from the parent that still
+    names one can reach a descriptor the child opens later."""
+    placeholder = -1
+    try:
+        for fd, ident in _fd_identities().items():
+            if fd == keep or baseline.get(fd) == ident:
+                continue
+            if placeholder < 0:
+                placeholder = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            os.dup2(placeholder, fd, inheritable=False)
+    finally:
+        if placeholder >= 0:
+            os.close(placeholder)
 
 
 def _run_in_fresh_hub(run_main: RunMain, fn: Callable[[], Any], parent: int) -> tuple[str, Any]:
@@ -284,14 +380,16 @@ class TokenSemaphore:
 
     def acquire(self) -> None:
         """Take a permit, waiting (cancellably) until one is free in any process."""
+        me = _greenlet.current()
         while True:
             try:
                 if os.read(self._r, 1):
                     return
             except BlockingIOError:
                 pass
-            _greenlet.current().cc.check()
+            me.cc.check()
             wait_read(self._r)
+            me.cc.check()  # cancelled while the wake-up was on its way: take nothing
 
     def release(self) -> None:
         """Give a permit back (never blocks: the pipe has room for every permit)."""

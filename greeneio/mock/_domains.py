@@ -36,6 +36,16 @@ class Counters:
         return list(self._values)
 
 
+class Respawner:
+    """``run(fn)``: ``(None, result)`` from the next fake domain (they never die)."""
+
+    def __init__(self, dm: FakeDomainManager) -> None:
+        self._dm = dm
+
+    def run(self, fn: Callable[[], T]) -> tuple[None, T]:
+        return None, self._dm.run(fn)
+
+
 @implementer(IDomainManager)
 class FakeDomainManager:
     """Runs each new "domain" in the calling fiber, with the next id (1, 2 ...)."""
@@ -56,6 +66,9 @@ class FakeDomainManager:
 
     def share(self, promise: Promise[T], sw: Switch) -> Promise[T]:
         return promise  # every mock domain shares memory
+
+    def respawner(self) -> Respawner:
+        return Respawner(self)
 
     def __repr__(self) -> str:
         return "<mock domain manager>"

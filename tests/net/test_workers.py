@@ -4,6 +4,7 @@ on real loopback sockets. No test may leave a child process behind."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -68,6 +69,55 @@ def test_domain_manager_run_cancelled_kills_the_child():
         return "cancelled"
 
     assert greeneio.run(main) == "cancelled"
+
+
+def test_respawner_run_tells_a_death_from_a_result_and_an_exception():
+    """``env.domain_mgr.respawner().run(fn)``: what run_server(restart_workers=True)
+    supervises with. A death is a value, an exception is raised."""
+
+    def main(env: Any) -> Any:
+        respawner = env.domain_mgr.respawner()
+        ok = respawner.run(lambda: ("from", os.getpid()))
+        died = respawner.run(lambda: os._exit(3))
+        try:
+            respawner.run(lambda: int("nope"))
+        except ValueError as e:
+            raised = str(e)
+        return ok, died, raised
+
+    (why, (kind, pid)), (dead, nothing), raised = greeneio.run(main)
+    assert why is None and kind == "from" and pid != os.getpid()
+    assert nothing is None and re.fullmatch(r"worker \d+ exited with status 3", dead), dead
+    assert "invalid literal for int" in raised
+
+
+def test_a_respawned_domain_does_not_inherit_what_was_opened_later(tmp_path):
+    """Descriptors opened after ``respawner()`` are /dev/null in the new domain;
+    those opened before are the same files."""
+    before_path, after_path = tmp_path / "before", tmp_path / "after"
+
+    def main(env: Any) -> Any:
+        before = os.open(before_path, os.O_WRONLY | os.O_CREAT)
+        try:
+            respawner = env.domain_mgr.respawner()
+            after = os.open(after_path, os.O_WRONLY | os.O_CREAT)
+            try:
+
+                def look() -> tuple[str, str]:
+                    return os.readlink(f"/proc/self/fd/{before}"), os.readlink(
+                        f"/proc/self/fd/{after}"
+                    )
+
+                return respawner.run(look)
+            finally:
+                os.close(after)
+        finally:
+            os.close(before)
+
+    why, (seen_before, seen_after) = greeneio.run(main)
+    assert why is None
+    assert seen_before == str(before_path)
+    assert seen_after == os.devnull
 
 
 def test_domain_manager_bad_arguments():
