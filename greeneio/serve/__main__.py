@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import greeneio
-from greeneio import Cancel, Fiber, Net, Promise, Signal, Switch
+from greeneio import Cancel, Exn, Fiber, Net, Promise, Signal, Switch, Time
 from greeneio import tls as Tls
 from greeneio.serve import chargen, daytime, discard, echo, http, proxy, udp_echo
 from greeneio.serve._options import Listen, Options, UsageError, ip_of, parse, tls_context
@@ -143,19 +143,29 @@ def _job(
     if opts.service == "udp-echo":
         return lambda: Fiber.first(lambda: udp_echo.serve(sock), stop.await_)
     domains = (env.domain_mgr, opts.workers - 1) if opts.workers > 1 else None
-
-    def on_error(e: BaseException) -> None:
-        log.warning("connection error: %s", str(e).replace("\n", "; "))
-
     return lambda: Net.run_server(
         sock,
         handler,
-        on_error=on_error,
+        on_error=_on_error,
         max_connections=opts.max_connections,
         additional_domains=domains,
+        restart_workers=domains is not None,  # a worker that dies is replaced
         stop=stop,
         grace=opts.grace,
     )
+
+
+def _on_error(e: BaseException) -> None:
+    """Log what run_server reports, at the level an operator expects."""
+    text = str(e).replace("\n", "; ")
+    if isinstance(e, RuntimeError) and text.startswith("worker "):
+        log.error("%s", text)  # "worker 4242 killed by SIGKILL, restarting"
+    elif isinstance(e, Net.ConnectionReset | EOFError):
+        log.debug("client went away: %s", text)  # ordinary: not worth a warning
+    elif isinstance(e, Exn.Io | Time.Timeout):
+        log.warning("connection error: %s", text)  # the client's trouble: one line
+    else:  # a bug in the handler: its traceback
+        log.error("connection error: %s", text, exc_info=e)
 
 
 def _address(net: Any, item: Listen, kind: str) -> Any:

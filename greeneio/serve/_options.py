@@ -76,7 +76,12 @@ def _parser() -> _Parser:
         help="tcp:HOST:PORT, unix:PATH, udp:HOST:PORT or fd:N (repeatable); "
         f"default: systemd's LISTEN_FDS, else tcp:127.0.0.1:{DEFAULT_PORT}",
     )
-    p.add_argument("--workers", type=int, default=1, help="accepting processes in all")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="accepting processes in all (default: %(default)s); a worker that dies is replaced",
+    )
     p.add_argument("--max-connections", type=int, help="at once, across all workers")
     p.add_argument("--backlog", type=int, default=128)
     p.add_argument("--reuse-port", action="store_true")
