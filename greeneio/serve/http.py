@@ -1,197 +1,319 @@
-"""http: a small HTTP/1.1 server (h11 parses): a hello page at ``/`` and static
-files from ``--root``, with keep-alive and HEAD.
+"""http: a static HTTP/1.1 file server on greeneio's HTTP engine (``greeneio.http``).
 
-Paths are resolved (symlinks included) and must stay inside the root: anything
-else is 404, so the server does not say what exists outside. File bodies go
-out with ``Flow.copy`` from ``Fs.open_in`` (``sendfile``).
+Without ``--root`` it answers a hello page at ``/`` (and 404 elsewhere); with
+``--root`` it serves that directory and nothing else: ``index.html`` for a
+directory (a listing only if asked), a 301 to add the slash to a directory's
+path, ``Last-Modified`` and a strong ``ETag`` (``If-None-Match`` and
+``If-Modified-Since`` give 304), a single byte range (206; 416 when it cannot
+be satisfied; ``If-Range`` honoured), GET, HEAD and OPTIONS (others 405).
+
+Paths are percent-decoded, resolved (symlinks included) and must stay inside
+the root: anything else is 404, so the server does not say what exists
+outside. A request body (rare: a GET may carry one) is read and dropped
+before the answer, bounded by ``max_body``, chunked or not; a malformed one
+is refused by the engine with 400. A file's head and bytes leave in one
+flush: small files in one write, larger ones by ``sendfile`` under
+``TCP_CORK``.
 """
 
 from __future__ import annotations
 
-import contextlib
+import email.utils
+import functools
+import html
+import logging
 import mimetypes
 import os
+import posixpath
+import re
 import stat
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote_to_bytes
 
-import h11
+from greeneio import Fs, Promise, Switch
+from greeneio import http as Http
+from greeneio.protocols import Clock
 
-from greeneio import Flow, Fs, Switch, Time
+__all__ = ["HELLO", "SERVER", "make_handler"]
 
 HELLO = b"<!doctype html>\n<title>greeneio</title>\n<h1>Hello from greeneio!</h1>\n"
 SERVER = b"greeneio-serve"
-READ_SIZE = 65536
+ALLOW = b"GET, HEAD, OPTIONS"
+_TEXT = (b"Content-Type", b"text/plain; charset=utf-8")
+_SERVER = (b"Server", SERVER)
+#: Files up to this size are read whole and sent in one write with their head.
+SMALL_FILE = 65536
+_RANGE_RE = re.compile(rb"bytes=[ \t]*([0-9]*)[ \t]*-[ \t]*([0-9]*)[ \t]*", re.I)
+
+log = logging.getLogger("greeneio-serve")
 
 
-class _FileBody:
-    """A stand-in for a file's bytes in h11's output: it has the file's length,
-    and the file itself is written with sendfile where it appears."""
-
-    __slots__ = ("path", "size")
-
-    def __init__(self, path: str, size: int) -> None:
-        self.path = path
-        self.size = size
-
-    def __len__(self) -> int:
-        return self.size
-
-
-def resolve(root: str, target: bytes) -> str | None:
-    """The regular file under ``root`` that the request target names, or None."""
-    try:
-        path = unquote(urlsplit(target.decode("ascii")).path, errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if "\0" in path:
-        return None
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(os.path.join(real_root, path.lstrip("/")))
-    if os.path.commonpath([real_root, real]) != real_root:
-        return None  # escapes the root ("..", or a symlink pointing out)
-    if os.path.isdir(real):
-        real = os.path.join(real, "index.html")
-    try:
-        return real if stat.S_ISREG(os.stat(real).st_mode) else None
-    except OSError:
-        return None
-
-
-LINGER_BYTES = 1 << 20
-LINGER_SECONDS = 1.0
-
-
-def make_handler(root: str | None, clock: Any = None) -> Callable[[Any, Any], None]:
-    """The connection handler; ``clock`` bounds the lingering close after an error."""
+def make_handler(
+    root: str | None,
+    clock: Clock,
+    *,
+    limits: Http.Limits | None = None,
+    stop: Promise[Any] | None = None,
+    listing: bool = False,
+    log: logging.Logger = log,
+) -> Callable[[Any, Any], None]:
+    """The ``run_server`` connection handler: files under ``root`` (or the hello
+    page), with the engine's ``limits`` measured on ``clock`` (``env.mono_clock``);
+    ``stop`` starts the drain; ``listing`` lists directories without an index."""
+    app = StaticFiles(root, listing)
 
     def handler(flow: Any, _addr: Any) -> None:
-        _serve_connection(flow, root, clock)
+        Http.serve_connection(flow, app, clock=clock, limits=limits, stop=stop, log=log)
 
     return handler
 
 
-def _linger(flow: Any, clock: Any) -> None:
-    """After an error response: stop sending, then read and drop what the client
-    is still sending (bounded), so that it sees the response rather than a reset."""
-    Flow.shutdown(flow, "send")
-    buf = bytearray(READ_SIZE)
+class StaticFiles:
+    """The ``Http`` handler that serves files under ``root`` (None: the hello page)."""
 
-    def drain() -> None:
-        total = 0
-        with contextlib.suppress(EOFError, OSError):
-            while total < LINGER_BYTES:
-                total += Flow.single_read(flow, buf)
+    def __init__(self, root: str | None, listing: bool = False) -> None:
+        self.root = os.path.realpath(root) if root is not None else None
+        self.listing = listing
 
-    if clock is None:
-        return
-    with contextlib.suppress(Time.Timeout):
-        Time.with_timeout(clock, LINGER_SECONDS, drain)
-
-
-def _serve_connection(flow: Any, root: str | None, clock: Any) -> None:
-    conn = h11.Connection(h11.SERVER)
-    buf = bytearray(READ_SIZE)
-
-    def next_event() -> Any:
-        while True:
-            event = conn.next_event()
-            if event is not h11.NEED_DATA:
-                return event
-            try:
-                n = Flow.single_read(flow, buf)
-                conn.receive_data(bytes(buf[:n]))
-            except EOFError:
-                conn.receive_data(b"")
-
-    def send(*events: Any) -> None:
-        out: list[Any] = []
-        for event in events:
-            out.extend(conn.send_with_data_passthrough(event) or ())
-        _write(flow, out)
-
-    while True:
-        try:
-            request = next_event()
-            if not isinstance(request, h11.Request):
-                return  # ConnectionClosed (or the client paused for good)
-            while not isinstance(next_event(), h11.EndOfMessage):
-                pass  # a request body: not used
-        except h11.RemoteProtocolError as e:
-            # A malformed request (400), or a request line or headers over h11's
-            # 16 KiB limit (431): answered, then closed; never buffered whole.
-            if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-                status = e.error_status_hint
-                body = b"Request Header Fields Too Large\n" if status == 431 else b"Bad Request\n"
-                send(
-                    h11.Response(
-                        status_code=status, headers=_headers("text/plain", len(body), True)
-                    ),
-                    h11.Data(data=body),
-                    h11.EndOfMessage(),
-                )
-                _linger(flow, clock)
-            return
-        _respond(request, root, send)
-        if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
-            return
-        conn.start_next_cycle()
-
-
-def _headers(ctype: str, length: int, close: bool = False) -> list[tuple[bytes, bytes]]:
-    headers = [
-        (b"Server", SERVER),
-        (b"Content-Type", ctype.encode()),
-        (b"Content-Length", str(length).encode()),
-    ]
-    if close:
-        headers.append((b"Connection", b"close"))
-    return headers
-
-
-def _respond(request: Any, root: str | None, send: Callable[..., None]) -> None:
-    head = request.method == b"HEAD"
-    if request.method not in (b"GET", b"HEAD"):
-        body = b"Method Not Allowed\n"
-        headers = [*_headers("text/plain", len(body)), (b"Allow", b"GET, HEAD")]
-        send(
-            h11.Response(status_code=405, headers=headers), h11.Data(data=body), h11.EndOfMessage()
-        )
-        return
-    if urlsplit(request.target).path == b"/" and (root is None or resolve(root, b"/") is None):
-        status, ctype, body = 200, "text/html; charset=utf-8", HELLO
-    else:
-        path = resolve(root, request.target) if root is not None else None
-        if path is None:
-            status, ctype, body = 404, "text/plain", b"Not Found\n"
-        else:
-            ctype = mimetypes.guess_type(path)[0] or "application/octet-stream"
-            size = os.stat(path).st_size
-            response = h11.Response(status_code=200, headers=_headers(ctype, size))
-            if head:
-                send(response, h11.EndOfMessage())
+    def __call__(self, request: Http.Request, respond: Http.Responder) -> None:
+        body = request.body
+        while body.read(65536):
+            pass  # a body is read and dropped: framing errors are refused (400) first
+        method = request.method
+        if method not in ("GET", "HEAD"):
+            if method == "OPTIONS":
+                respond.send(204, [_SERVER, (b"Allow", ALLOW)])
             else:
-                file_body: Any = _FileBody(path, size)  # h11 passes it through untouched
-                send(response, h11.Data(data=file_body), h11.EndOfMessage())
+                _plain(respond, 405, b"Method Not Allowed\n", (b"Allow", ALLOW))
             return
-    response = h11.Response(status_code=status, headers=_headers(ctype, len(body)))
-    if head:
-        send(response, h11.EndOfMessage())
+        if self.root is None:
+            if request.path == b"/":
+                respond.send(200, [_SERVER, (b"Content-Type", b"text/html; charset=utf-8")], HELLO)
+            else:
+                _plain(respond, 404, b"Not Found\n")
+            return
+        self._serve_path(request, respond)
+
+    def _serve_path(self, request: Http.Request, respond: Http.Responder) -> None:
+        assert self.root is not None
+        found = _resolve(self.root, request.path)
+        if found is None:
+            _plain(respond, 404, b"Not Found\n")
+            return
+        real, st = found
+        if stat.S_ISDIR(st.st_mode):
+            if not request.path.endswith(b"/"):
+                location = request.path + b"/" + (b"?" + request.query if request.query else b"")
+                _plain(respond, 301, b"Moved Permanently\n", (b"Location", location))
+                return
+            index = os.path.join(real, "index.html")
+            try:
+                st = os.stat(index)
+            except OSError:
+                if self.listing:
+                    _listing(respond, request, real)
+                else:
+                    _plain(respond, 404, b"Not Found\n")
+                return
+            real = index
+        if not stat.S_ISREG(st.st_mode):
+            _plain(respond, 404, b"Not Found\n")
+            return
+        _send_file(request, respond, real)
+
+
+def _plain(respond: Http.Responder, status: int, body: bytes, *extra: tuple[bytes, bytes]) -> None:
+    respond.send(status, [_SERVER, _TEXT, *extra], body)
+
+
+def _resolve(root: str, path: bytes) -> tuple[str, os.stat_result] | None:
+    """The real path under ``root`` that ``path`` (percent-encoded) names, and
+    its ``stat``; None if it is not a clean path, does not exist, or leaves the
+    root through a symlink (``..`` is resolved against ``/`` first, as nginx does)."""
+    try:
+        decoded = unquote_to_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\0" in decoded or not decoded.startswith("/"):
+        return None
+    current = root
+    inside = root.rstrip("/") + "/"
+    st = None
+    try:
+        for part in posixpath.normpath(decoded).split("/"):
+            if not part:
+                continue
+            current = inside + part if current == root else f"{current}/{part}"
+            st = os.lstat(current)
+            if stat.S_ISLNK(st.st_mode):  # follow it, and check where it leads
+                current = os.path.realpath(current)
+                if current != root and not current.startswith(inside):
+                    return None
+                st = os.stat(current)
+        return current, st if st is not None else os.stat(root)
+    except OSError:
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _content_type(ext: str) -> bytes:
+    return (mimetypes.guess_type("f" + ext)[0] or "application/octet-stream").encode("ascii")
+
+
+@functools.lru_cache(maxsize=1024)
+def _last_modified(mtime: int) -> bytes:
+    return Http.format_date(mtime).encode("ascii")
+
+
+def _etag(st: os.stat_result) -> bytes:
+    return b'"%x-%x"' % (st.st_mtime_ns // 1000, st.st_size)
+
+
+def _http_time(value: bytes) -> int | None:
+    """An HTTP date (IMF-fixdate, RFC 850 or asctime) as seconds, or None."""
+    try:
+        parsed = email.utils.parsedate_tz(value.decode("latin-1"))
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    try:
+        return int(email.utils.mktime_tz(parsed))
+    except (OverflowError, ValueError):
+        return None
+
+
+def _etag_listed(field: bytes, etag: bytes, *, weak: bool) -> bool:
+    """Whether ``etag`` is among the entity-tags of ``field`` (or it is ``*``)."""
+    if field.strip() == b"*":
+        return True
+    for tag in field.split(b","):
+        tag = tag.strip()
+        if tag.startswith(b"W/"):
+            if not weak:
+                continue
+            tag = tag[2:]
+        if tag == etag:
+            return True
+    return False
+
+
+def _not_modified(request: Http.Request, etag: bytes, mtime: int) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match, else If-Modified-Since."""
+    inm = request.header(b"if-none-match")
+    if inm is not None:
+        return _etag_listed(inm, etag, weak=True)
+    ims = request.header(b"if-modified-since")
+    if ims is not None:
+        t = _http_time(ims)
+        return t is not None and mtime <= t
+    return False
+
+
+def _byte_range(
+    request: Http.Request, size: int, etag: bytes, mtime: int
+) -> tuple[int, int] | None:
+    """The single range ``(first, last)`` to send, ``(-1, -1)`` if the range
+    cannot be satisfied (416), or None to send the whole file."""
+    value = request.header(b"range")
+    if value is None or request.method != "GET":
+        return None
+    if_range = request.header(b"if-range")
+    if if_range is not None:
+        if if_range.startswith((b'"', b"W/")):
+            if not _etag_listed(if_range, etag, weak=False):
+                return None
+        elif _http_time(if_range) != mtime:
+            return None
+    m = _RANGE_RE.fullmatch(value)
+    if m is None:
+        return None  # not one byte range we understand (several, other units): ignored
+    first, last = m.group(1), m.group(2)
+    if not first:
+        if not last:
+            return None
+        n = int(last)
+        if n == 0 or size == 0:
+            return (-1, -1)
+        return (max(0, size - n), size - 1)
+    start = int(first)
+    end = int(last) if last else size - 1
+    if last and end < start:
+        return None  # invalid: ignored
+    if start >= size:
+        return (-1, -1)
+    return (start, min(end, size - 1))
+
+
+def _send_file(request: Http.Request, respond: Http.Responder, path: str) -> None:
+    # Opened first, and described by fstat: what is sent is what was opened. A
+    # small file is read and sent with its head in one write; a larger one goes
+    # by sendfile from Fs.open_in.
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        _plain(respond, 404, b"Not Found\n")
+        return
+    try:
+        st = os.fstat(fd)
+        size = st.st_size
+        small = os.read(fd, size) if size <= SMALL_FILE and request.method == "GET" else None
+    finally:
+        os.close(fd)
+    mtime = int(st.st_mtime)
+    etag = _etag(st)
+    headers = [_SERVER, (b"Last-Modified", _last_modified(mtime)), (b"ETag", etag)]
+    if _not_modified(request, etag, mtime):
+        respond.send(304, headers)
+        return
+    headers += [
+        (b"Content-Type", _content_type(os.path.splitext(path)[1].lower())),
+        (b"Accept-Ranges", b"bytes"),
+    ]
+    span = _byte_range(request, size, etag, mtime)
+    if span == (-1, -1):
+        headers.append((b"Content-Range", b"bytes */%d" % size))
+        respond.send(416, headers, b"Range Not Satisfiable\n")
+        return
+    if span is None:
+        status, first, last = 200, 0, size - 1
     else:
-        send(response, h11.Data(data=body), h11.EndOfMessage())
+        status, (first, last) = 206, span
+        headers.append((b"Content-Range", b"bytes %d-%d/%d" % (first, last, size)))
+    if request.method == "HEAD":
+        respond.start(status, [*headers, (b"Content-Length", b"%d" % (last + 1 - first))])
+        respond.finish()
+    elif small is not None and len(small) == size:
+        respond.send(status, headers, small[first : last + 1])
+    else:
+        with Switch() as sw:
+            try:
+                src = Fs.open_in(path, sw=sw)
+            except OSError:
+                _plain(respond, 404, b"Not Found\n")
+                return
+            length = last + 1 - first
+            respond.start(status, [*headers, (b"Content-Length", b"%d" % length)])
+            if first:
+                os.lseek(src.fileno(), first, os.SEEK_SET)
+            respond.sendfile(src, length)
+            respond.finish()
 
 
-def _write(flow: Any, chunks: list[Any]) -> None:
-    pending: list[bytes] = []
-    for chunk in chunks:
-        if isinstance(chunk, _FileBody):
-            if pending:
-                Flow.write(flow, pending)
-                pending = []
-            with Switch() as sw:
-                Flow.copy(Fs.open_in(chunk.path, sw=sw), flow)
-        else:
-            pending.append(bytes(chunk))
-    if pending:
-        Flow.write(flow, pending)
+def _listing(respond: Http.Responder, request: Http.Request, real: str) -> None:
+    try:
+        names = sorted(os.listdir(real))
+    except OSError:
+        _plain(respond, 404, b"Not Found\n")
+        return
+    title = html.escape(unquote_to_bytes(request.path).decode("utf-8", "replace"))
+    rows = []
+    for name in names:
+        slash = "/" if os.path.isdir(os.path.join(real, name)) else ""
+        rows.append(f'<li><a href="{quote(name)}{slash}">{html.escape(name)}{slash}</a></li>')
+    page = (
+        f"<!doctype html>\n<title>Index of {title}</title>\n<h1>Index of {title}</h1>\n"
+        f"<ul>\n{chr(10).join(rows)}\n</ul>\n"
+    ).encode()
+    respond.send(200, [_SERVER, (b"Content-Type", b"text/html; charset=utf-8")], page)

@@ -1,0 +1,625 @@
+"""The per-connection loop: feeds the parser, runs the handler, writes the
+responses, and owns the timeouts and the drain.
+
+Theory of operation. ``serve_connection`` runs the loop in the connection's
+own fiber, inside a cancellation sub-context. The connection is always in
+one *phase*, and the phase says which deadline applies:
+
+========  ==================================  ===============================
+phase     waiting for                         deadline, when it passes
+========  ==================================  ===============================
+IDLE      the first byte of the next request  accept + header_timeout (first
+                                              request: 408), else last
+                                              response + keepalive_timeout
+                                              (silent close)
+HEAD      the rest of a head                  its first byte + header_timeout
+                                              (408, close)
+BODY      more request body (a handler read)  now + body_timeout, per read
+                                              (408 if nothing was sent, else
+                                              close)
+APP       the handler, doing its own work     none
+WRITE     the client to take response bytes   now + write_timeout, moved on
+                                              while bytes go out (close)
+========  ==================================  ===============================
+
+Setting a deadline is an assignment: no timer is started or stopped per
+request. One watchdog fiber per connection sleeps until the deadline or for
+the shortest timeout, whichever is sooner, so it never oversleeps a deadline
+set later (every deadline is at least the shortest timeout away when set);
+when one has passed it cancels the sub-context, and the loop answers (408)
+or closes as the table says. A second fiber waits for ``stop``: from then
+on every response says ``Connection: close``, and a connection idle between
+requests is closed at once (a new connection that has sent nothing gets
+``FRESH_GRACE``, a quarter of a second, for its first request to arrive).
+
+Responses go out in request order (the parser holds a pipelined request
+until the current one is answered); a response's head is held back until
+its first body bytes, so the two leave in one write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import stat
+import time
+from collections.abc import Callable
+from typing import Final
+
+from greeneio import flow as Flow
+from greeneio import time as Time
+from greeneio._core import _greenlet
+from greeneio._core import cancel as Cancel
+from greeneio._core import fiber as Fiber
+from greeneio._core.args import bool_arg, callable_arg
+from greeneio._core.cancel import CancelContext, Cancelled
+from greeneio._core.promise import Promise
+from greeneio._core.switch import Switch
+from greeneio._flows import Buffer
+from greeneio.http._body import DRAIN_LIMIT, Body
+from greeneio.http._limits import Limits
+from greeneio.http._parser import RequestParser
+from greeneio.http._request import HttpError, Request
+from greeneio.http._responder import Responder
+from greeneio.http._response import DateCache, error_response
+from greeneio.http._shedding import Shed, Shedding
+from greeneio.interfaces import IClock, IFd, IShutdown, ISink, ISocket, ISource
+from greeneio.net import _api as _net
+from greeneio.net.errors import InvalidOption
+from greeneio.net.sockopt import Sockopt
+from greeneio.protocols import Clock, Source, TwoWay
+
+__all__ = ["ClientDisconnected", "Connection", "Handler", "serve_connection"]
+
+_log = logging.getLogger("greeneio.http")
+
+#: ``handler(request, responder)``: answers one request.
+Handler = Callable[[Request, Responder], object]
+
+_IDLE, _HEAD, _BODY, _APP, _WRITE = range(5)
+_PHASES: Final = ("idle", "head", "body", "app", "write")
+
+#: After an error response: how long, and how much, to read and drop what
+#: the client still sends (so that it sees the response, not a reset).
+LINGER_SECONDS: Final = 1.0
+#: Once stopping, how long a new connection that has sent nothing yet is kept.
+FRESH_GRACE: Final = 0.25
+LINGER_BYTES: Final = 1 << 20
+
+_DEFAULT_LIMITS: Final = Limits()
+_SYSTEM_DATES: Final = DateCache(time.time)
+
+
+class _ClientGone(Exception):
+    """The client closed or reset the connection (an ordinary end, logged at DEBUG)."""
+
+
+class ClientDisconnected(Exception):
+    """Why a handler is cancelled (``Cancelled.reason``) when its client closes
+    the connection while the request runs (``cancel_on_disconnect=True``)."""
+
+
+class _Finished(Exception):
+    """Why the disconnect watcher of a request is cancelled: the handler returned."""
+
+
+class _Deadline(Exception):
+    """The reason the loop's context is cancelled when a deadline passes."""
+
+
+class _Stopping(Exception):
+    """The reason an idle connection's context is cancelled once ``stop`` resolves."""
+
+
+def serve_connection(
+    flow: TwoWay,
+    handler: Handler,
+    *,
+    clock: Clock,
+    limits: Limits | None = None,
+    stop: Promise[object] | None = None,
+    log: logging.Logger | None = None,
+    wall_clock: Clock | None = None,
+    on_response: Callable[[Request | None, int, int], object] | None = None,
+    cancel_on_disconnect: bool = False,
+    shedding: Shedding | None = None,
+) -> None:
+    """Serve HTTP/1.1 requests on ``flow`` until the connection should close;
+    then return (the caller closes ``flow``: ``run_server`` does).
+
+    Each request is answered by ``handler(request, responder)`` in this fiber,
+    in order. ``clock`` (``env.mono_clock``) measures ``limits``' timeouts;
+    ``stop`` (a promise) starts the drain; ``wall_clock`` gives the ``Date``
+    (default: the system time). ``on_response(request, status, body_bytes)``
+    is called after each response (an access log); ``request`` is None for
+    a refused head. ``log`` (default the
+    ``greeneio.http`` logger) gets disconnects and refusals at DEBUG and
+    handler failures, with their traceback, at ERROR.
+
+    With ``cancel_on_disconnect``, a handler whose client closes the connection
+    while it runs (once the request body has been read) is cancelled at once
+    (``Cancelled`` with a :class:`ClientDisconnected` reason, in the call it
+    blocks in or its next one); a client that half-closes its side counts as
+    gone. Off by default (one more fiber per request). ``shedding`` (an
+    :class:`Shedding` shared by the server's connections) closes the oldest
+    connection without a complete head when the server is full.
+
+    A request the engine refuses never reaches ``handler``; it is answered
+    (400, 408, 413, 414, 417, 431, 501, 505) with ``Connection: close``. A
+    handler that raises :class:`HttpError` before responding gets that status;
+    any other exception a 500; either way the connection closes. ``Cancelled``
+    is not caught.
+    """
+    if not (ISource.providedBy(flow) and ISink.providedBy(flow)):
+        raise TypeError(f"Http.serve_connection: flow must be a two-way flow, not {flow!r}")
+    callable_arg(handler, "Http.serve_connection", "handler")
+    if not IClock.providedBy(clock):
+        raise TypeError(f"Http.serve_connection: clock must provide IClock, not {clock!r}")
+    if limits is not None and not isinstance(limits, Limits):
+        raise TypeError(f"Http.serve_connection: limits must be an Http.Limits, not {limits!r}")
+    if stop is not None and not isinstance(stop, Promise):
+        raise TypeError(f"Http.serve_connection: stop must be a Promise, not {stop!r}")
+    if shedding is not None and not isinstance(shedding, Shedding):
+        raise TypeError(
+            f"Http.serve_connection: shedding must be an Http.Shedding, not {shedding!r}"
+        )
+    if wall_clock is not None and not IClock.providedBy(wall_clock):
+        raise TypeError(
+            f"Http.serve_connection: wall_clock must provide IClock, not {wall_clock!r}"
+        )
+    Connection(
+        flow,
+        handler,
+        clock,
+        limits or _DEFAULT_LIMITS,
+        stop,
+        log or _log,
+        DateCache(wall_clock.now) if wall_clock is not None else _SYSTEM_DATES,
+        on_response,
+        bool_arg(cancel_on_disconnect, "Http.serve_connection", "cancel_on_disconnect"),
+        shedding,
+    ).run()
+
+
+class Connection:
+    __slots__ = (
+        "cancel_on_disconnect",
+        "cc",
+        "clock",
+        "continue_sent",
+        "dates",
+        "deadline",
+        "expired",
+        "flow",
+        "handler",
+        "limits",
+        "log",
+        "on_response",
+        "parser",
+        "phase",
+        "probe",
+        "progress_mark",
+        "requests",
+        "responder",
+        "shedding",
+        "stop",
+        "stopping",
+        "sw",
+    )
+
+    def __init__(
+        self,
+        flow: TwoWay,
+        handler: Handler,
+        clock: Clock,
+        limits: Limits,
+        stop: Promise[object] | None,
+        log: logging.Logger,
+        dates: DateCache,
+        on_response: Callable[[Request | None, int, int], object] | None,
+        cancel_on_disconnect: bool,
+        shedding: Shedding | None,
+    ) -> None:
+        self.shedding = shedding
+        self.flow = flow
+        self.cancel_on_disconnect = cancel_on_disconnect
+        self.sw: Switch | None = None
+        self.handler = handler
+        self.clock = clock
+        self.limits = limits
+        self.stop = stop
+        self.log = log
+        self.dates = dates
+        self.on_response = on_response
+        self.parser = RequestParser(limits)
+        self.cc: CancelContext | None = None
+        self.phase = _IDLE
+        self.deadline: float | None = None
+        self.expired = _IDLE
+        self.progress_mark = 0  # what a copy had sent when the watchdog last looked
+        self.probe: Callable[[], int] | None = None  # bytes sent by a copy in progress
+        self.requests = 0
+        self.responder: Responder | None = None
+        self.stopping = False
+        self.continue_sent = False
+
+    # -- the fiber's life ----------------------------------------------------
+
+    def run(self) -> None:
+        self._nodelay()
+        limits = self.limits
+        if limits.header_timeout is not None:
+            self.deadline = self.clock.now() + limits.header_timeout
+        try:
+            with Switch(name="http connection") as sw:
+                self.sw = sw
+                if limits.timeouts():
+                    Fiber.fork_daemon(self._watchdog, sw=sw)
+                if self.stop is not None:
+                    Fiber.fork_daemon(self._await_stop, sw=sw)
+                shedding = self.shedding
+                try:
+                    if shedding is not None:
+                        shedding._enter(self)
+                    Cancel.sub(self._serve)
+                except Cancelled as c:
+                    if isinstance(c.reason, _Deadline | Shed):
+                        self._timed_out(c.reason)
+                    elif not isinstance(c.reason, _Stopping):
+                        raise
+                finally:
+                    if shedding is not None:
+                        shedding._leave(self)
+        except _ClientGone as e:
+            self.log.debug("http: client went away: %s", e.__cause__ or e)
+
+    def _nodelay(self) -> None:
+        # Small responses and streamed chunks must not wait for the client's
+        # delayed ACK (Nagle): on TCP, send at once.
+        if ISocket.providedBy(self.flow):
+            with contextlib.suppress(InvalidOption, OSError):  # not TCP (a Unix socket)
+                _net.setsockopt(self.flow, Sockopt.TCP_NODELAY, True)
+
+    def _watchdog(self) -> None:
+        clock = self.clock
+        tick = min(self.limits.timeouts())
+        while True:
+            now = clock.now()
+            d = self.deadline
+            if d is not None and now >= d:
+                if self.phase == _WRITE and self.probe is not None:
+                    done = self.probe()  # a copy by sendfile: bytes sent so far
+                    if done != self.progress_mark:  # still moving: allow another period
+                        self.progress_mark = done
+                        assert self.limits.write_timeout is not None
+                        self.deadline = now + self.limits.write_timeout
+                        continue
+                cc = self.cc
+                if cc is not None and not cc.finished:
+                    self.expired = self.phase
+                    cc.cancel(_Deadline(f"{_PHASES[self.phase]} timeout"))
+                    return
+            Time.sleep_until(clock, now + tick if d is None else min(d, now + tick))
+
+    def _await_stop(self) -> None:
+        assert self.stop is not None
+        with contextlib.suppress(Exception):  # a stop resolved with an error still stops
+            self.stop.await_()
+        self.stopping = True
+        if not self.requests and not self.parser.buffered():
+            # A connection accepted just before the stop: its first request may
+            # be on its way. It gets a moment, not the whole header timeout.
+            Time.sleep(self.clock, FRESH_GRACE)
+        cc = self.cc
+        if (
+            self.phase == _IDLE
+            and not self.parser.head_started()
+            and not self.parser.buffered()
+            and cc is not None
+            and not cc.finished
+        ):
+            cc.cancel(_Stopping("stopping: idle connection closed"))
+
+    def _timed_out(self, why: BaseException) -> None:
+        phase = self.expired
+        self.log.debug("http: %s (while %s)", why, _PHASES[phase])
+        responder = self.responder
+        if phase == _HEAD or (phase == _IDLE and not self.requests):
+            self._answer_error(HttpError(408, "request head not received in time"))
+        elif phase == _BODY and (responder is None or not responder.committed):
+            self._answer_error(HttpError(408, "request body not received in time"))
+
+    def _answer_error(self, e: HttpError) -> None:
+        """Outside the loop's context (after a timeout): answer, bounded in time."""
+        with contextlib.suppress(Time.Timeout):
+            Time.with_timeout(
+                self.clock, self.limits.write_timeout or LINGER_SECONDS, lambda: self._refuse(e)
+            )
+
+    # -- the loop ------------------------------------------------------------
+
+    def _serve(self, cc: CancelContext) -> None:
+        self.cc = cc
+        while True:
+            request = self._next_request()
+            if request is None or not self._handle(request):
+                return
+
+    def _next_request(self) -> Request | None:
+        parser = self.parser
+        limits = self.limits
+        if not parser.buffered():
+            self._fill()  # the usual case: nothing pipelined, so read first
+        while True:
+            try:
+                request = parser.next_request()
+            except HttpError as e:
+                self.log.debug("http: refused: %s", e)
+                self._refuse(e)
+                return None
+            if request is not None:
+                if self.shedding is not None:
+                    self.shedding._got_head(self)
+                return request
+            if parser.eof:
+                return None
+            if parser.head_started():
+                if self.phase != _HEAD:
+                    self.phase = _HEAD
+                    if self.requests and limits.header_timeout is not None:
+                        self.deadline = self.clock.now() + limits.header_timeout
+            elif self.requests and self.is_stopping():
+                return None  # idle between requests: closed at once
+            self._fill()
+
+    def _handle(self, request: Request) -> bool:
+        """Answer ``request``; True if the connection may carry another one."""
+        self.phase = _APP
+        self.deadline = None
+        self.continue_sent = False
+        responder = self.responder = Responder(self, request)
+        body = request.body = Body(self, request)
+        try:
+            if self.cancel_on_disconnect and self.parser.body_done:
+                Cancel.sub(lambda cc: self._watched(cc, request, responder))
+            else:
+                self.handler(request, responder)
+        except Cancelled as c:
+            if not isinstance(c.reason, ClientDisconnected):
+                raise
+            self.log.debug("http: client went away during %r: handler cancelled", request)
+            return False
+        except HttpError as e:
+            if responder.committed:
+                self.log.debug("http: %s after the response began: closing", e)
+            else:
+                self.log.debug("http: refused: %s", e)
+                self._refuse(e)
+            return False
+        except _ClientGone:
+            raise
+        except Exception as e:
+            self.log.error(
+                "http: handler failed on %s %r: %s: %s",
+                request.method,
+                request.target,
+                type(e).__name__,
+                e,
+                exc_info=e,
+            )
+            if not responder.committed:
+                self._refuse(HttpError(500, "the server failed to answer"))
+            return False
+        if body.error is not None and not responder.committed:
+            self._refuse(body.error)  # the handler swallowed the error: answer it anyway
+            return False
+        if not responder.started:
+            self.log.error("http: handler returned without responding to %r", request)
+            self._refuse(HttpError(500, "the server failed to answer"))
+            return False
+        if not responder.finished:
+            responder.finish()
+        if self.on_response is not None:
+            self.on_response(request, responder.status, responder.sent)
+        if responder.broken or not responder.keep_alive or body.error is not None:
+            return False
+        parser = self.parser
+        if not parser.body_done and not body.drain():
+            return False
+        parser.start_next()
+        self.requests += 1
+        self.responder = None
+        self.phase = _IDLE
+        t = self.limits.keepalive_timeout
+        self.deadline = None if t is None else self.clock.now() + t
+        if self.shedding is not None:
+            self.shedding._idle(self)
+        return not (self.is_stopping() and not parser.buffered())
+
+    def _watched(self, cc: CancelContext, request: Request, respond: Responder) -> None:
+        """Run the handler in ``cc`` while a second fiber reads ahead and
+        cancels ``cc`` if the client goes away."""
+        assert self.sw is not None
+        watcher: list[CancelContext] = []
+
+        def watch(wcc: CancelContext) -> None:
+            watcher.append(wcc)
+            parser = self.parser
+            limit = self.limits.max_request_line + self.limits.max_header_bytes
+            try:
+                while parser.buffered() < limit:  # a pipelined request may arrive: keep it
+                    view = parser.read_buffer()
+                    try:
+                        wcc.check()
+                        n = self.flow.single_read(view)
+                    finally:
+                        view.release()
+                    parser.received(n)
+            except (EOFError, OSError) as e:
+                if isinstance(e, EOFError):
+                    parser.eof_received()
+                if not cc.finished:
+                    cc.cancel(ClientDisconnected("the client closed the connection"))
+
+        def watcher_fiber() -> None:
+            with contextlib.suppress(Cancelled):  # _Finished: the handler returned
+                Cancel.sub(watch)
+
+        Fiber.fork(watcher_fiber, sw=self.sw)
+        try:
+            self.handler(request, respond)
+        finally:
+            if watcher and not watcher[0].finished:
+                watcher[0].cancel(_Finished())
+
+    def is_stopping(self) -> bool:
+        """True once ``stop`` has resolved (seen here at once, before the fiber
+        that waits for it has run)."""
+        return self.stopping or (self.stop is not None and self.stop.is_resolved())
+
+    def body_blocks_reuse(self) -> bool:
+        """True if what is left of the request body will not be drained (so the
+        response must say ``Connection: close``)."""
+        parser = self.parser
+        if parser.body_done:
+            return False
+        request = parser.request
+        if request is not None and request.expect_continue and not self.continue_sent:
+            return True
+        left = parser.body_remaining()
+        return left is not None and left > DRAIN_LIMIT
+
+    # -- I/O, each under its phase's deadline --------------------------------
+
+    def _fill(self) -> None:
+        """Read once into the parser (EOF is recorded there)."""
+        parser = self.parser
+        view = parser.read_buffer()
+        try:
+            # The provider itself (the flow was checked once, in serve_connection),
+            # after the cancellation check that Flow.single_read would make.
+            _greenlet.current().cc.check()
+            n = self.flow.single_read(view)
+        except EOFError:
+            parser.eof_received()
+            return
+        except OSError as e:
+            raise _ClientGone("reading the request") from e
+        finally:
+            view.release()
+        parser.received(n)
+
+    def read_body(self) -> None:
+        """Read more of a request body, under the body timeout."""
+        t = self.limits.body_timeout
+        self.phase = _BODY
+        if t is not None:
+            self.deadline = self.clock.now() + t
+        try:
+            self._fill()
+        finally:
+            self.phase = _APP
+            self.deadline = None
+
+    def write(self, bufs: list[Buffer]) -> None:
+        """Write all of ``bufs``, under the write timeout (reset by progress)."""
+        self._start_write()
+        flow = self.flow
+        t = self.limits.write_timeout
+        cc = _greenlet.current().cc
+        try:
+            while True:
+                cc.check()
+                n = flow.single_write(bufs)
+                while n:
+                    first = bufs[0]
+                    if n >= len(first):
+                        n -= len(first)
+                        bufs.pop(0)
+                    else:
+                        bufs[0] = memoryview(first)[n:]
+                        n = 0
+                if not bufs:
+                    return
+                if t is not None:  # some went out: the client is reading, slowly
+                    self.deadline = self.clock.now() + t
+        except (EOFError, OSError) as e:
+            raise _ClientGone("writing the response") from e
+        finally:
+            self.phase = _APP
+            self.deadline = None
+
+    def copy(self, src: Source, length: int) -> int:
+        """Send ``length`` bytes of ``src`` (by ``sendfile`` when they are the rest
+        of a regular file); the count actually sent."""
+        fd = src.fileno() if IFd.providedBy(src) else -1
+        whole = False
+        if fd >= 0:
+            st = os.fstat(fd)
+            if stat.S_ISREG(st.st_mode):
+                start = os.lseek(fd, 0, os.SEEK_CUR)
+                whole = st.st_size - start == length
+        if not whole:
+            return self._copy_bounded(src, length)
+
+        def probe() -> int:
+            return os.lseek(fd, 0, os.SEEK_CUR) - start
+
+        self.probe = probe
+        self._start_write()
+        try:
+            Flow.copy(src, self.flow)
+        except (EOFError, OSError) as e:
+            raise _ClientGone("sending a file") from e
+        finally:
+            self.probe = None
+            self.phase = _APP
+            self.deadline = None
+        return probe()
+
+    def _copy_bounded(self, src: Source, length: int) -> int:
+        buf = bytearray(min(length, 65536))
+        left = length
+        while left:
+            view = memoryview(buf)[: min(left, len(buf))]
+            try:
+                n = Flow.single_read(src, view)
+            except EOFError:
+                break
+            self.write([bytes(view[:n])])
+            left -= n
+        return length - left
+
+    def _start_write(self) -> None:
+        self.phase = _WRITE
+        t = self.limits.write_timeout
+        if t is not None:
+            self.deadline = self.clock.now() + t
+            self.progress_mark = 0
+
+    def _refuse(self, e: HttpError) -> None:
+        """Answer ``e`` with ``Connection: close``, then linger so that the client
+        reads the answer rather than a reset."""
+        try:
+            self.write([error_response(e.status, e.detail, self.dates.line())])
+        except _ClientGone:
+            return
+        if self.on_response is not None:
+            self.on_response(self.parser.request, e.status, 0)
+        flow = self.flow
+        if not IShutdown.providedBy(flow) or self.parser.eof:
+            return
+        try:
+            Flow.shutdown(flow, "send")
+        except OSError:
+            return
+        buf = bytearray(16384)
+
+        def drop() -> None:
+            total = 0
+            while total < LINGER_BYTES:
+                total += Flow.single_read(flow, buf)
+
+        with contextlib.suppress(Time.Timeout, EOFError, OSError):
+            Time.with_timeout(self.clock, LINGER_SECONDS, drop)

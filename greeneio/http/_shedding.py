@@ -1,0 +1,65 @@
+"""Shedding: how a full server keeps answering new clients."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from greeneio._core.args import int_arg
+
+if TYPE_CHECKING:
+    from greeneio.http._connection import Connection
+
+__all__ = ["Shed", "Shedding"]
+
+
+class Shed(Exception):
+    """Why a connection is closed to make room (``Shedding``)."""
+
+
+class Shedding:
+    """Keeps a full server answering new clients: give the same ``Shedding`` to
+    every ``serve_connection`` of a server whose connections are limited to
+    ``limit`` (``run_server``'s ``max_connections``; per process with workers).
+
+    Whenever a new connection brings the count to ``limit``, the oldest
+    connection that has not sent a complete request head (a slow or silent
+    client, or one idle between requests) is closed: with 408 if it had begun a
+    head or never sent a request, silently if it was idle after a response. So
+    a slowloris crowd cannot hold every slot while clients wait in the listen
+    backlog: each new connection frees a slot for the next. ``shed`` counts them.
+    """
+
+    __slots__ = ("_active", "_waiting", "limit", "shed")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = int_arg(limit, "Http.Shedding", "limit", min=1)
+        self._active = 0
+        self._waiting: dict[Connection, None] = {}  # oldest first
+        #: Connections closed to make room, so far.
+        self.shed = 0
+
+    def _enter(self, conn: Connection) -> None:
+        self._active += 1
+        if self._active >= self.limit:
+            for victim in self._waiting:
+                cc = victim.cc
+                if cc is not None and not cc.finished:
+                    del self._waiting[victim]
+                    self.shed += 1
+                    victim.expired = victim.phase
+                    cc.cancel(Shed("closed to make room for a new connection"))
+                    break
+        self._waiting[conn] = None
+
+    def _leave(self, conn: Connection) -> None:
+        self._active -= 1
+        self._waiting.pop(conn, None)
+
+    def _got_head(self, conn: Connection) -> None:
+        self._waiting.pop(conn, None)
+
+    def _idle(self, conn: Connection) -> None:
+        self._waiting[conn] = None
+
+    def __repr__(self) -> str:
+        return f"<Http.Shedding {self._active}/{self.limit}, {self.shed} shed>"
