@@ -80,6 +80,8 @@ DOCUMENTED = {
     "IListeningSocket INetwork IShutdown ISignals ISink ISocket ISource IStreamSocket ITwoWay "
     "IUnixNet",
     "compat": "LegacyServer serve_socketserver_handler",
+    "http": "FORBIDDEN_TRAILERS Body ClientDisconnected Handler HttpError Limits Request Responder "
+    "Shedding format_date reason_phrase serve_connection",
     "protocols": "Buffer Clock Close DatagramSocket DomainManager Env Fd FdResource FileSource "
     "ListeningSocket Network Resource SharedCounters SharedEvent SharedSemaphore Shutdown "
     "ShutdownCommand Signals Sink Socket SockoptValue Source StreamSocket TwoWay",
@@ -87,7 +89,7 @@ DOCUMENTED = {
 
 
 def _public_module(name: str) -> types.ModuleType:
-    if name in ("mock", "testing", "interfaces", "protocols", "compat"):
+    if name in ("mock", "testing", "interfaces", "protocols", "compat", "http"):
         return importlib.import_module(f"greeneio.{name}")
     mod = getattr(greeneio, name)
     assert isinstance(mod, types.ModuleType), name

@@ -45,6 +45,7 @@ FACADE = (
     "Fs",
     "Domain_manager",
     "Tls",
+    "http",
     "mock",
     "interfaces",
     "protocols",

@@ -99,7 +99,15 @@ def _serve(
         for sig in (signal.SIGTERM, signal.SIGINT):
             Signal.subscribe(env.signals, sig, on_signal, sw=sw)
         if opts.service == "http":
-            handler = http.make_handler(opts.root, env.mono_clock)
+            handler = http.make_handler(
+                opts.root,
+                env.mono_clock,
+                limits=opts.limits,
+                stop=stop,
+                listing=opts.list_dirs,
+                log=log,
+                shed_at=_per_process(opts.max_connections, opts.workers),
+            )
         elif opts.service == "proxy":
             assert opts.to is not None
             handler = proxy.make_handler(env.net, _address(env.net, opts.to, "tcp"))
@@ -153,6 +161,11 @@ def _job(
         stop=stop,
         grace=opts.grace,
     )
+
+
+def _per_process(limit: int | None, workers: int) -> int | None:
+    """A process's share of ``limit`` (the connections are spread across workers)."""
+    return None if limit is None else max(1, limit // workers)
 
 
 def _on_error(e: BaseException) -> None:

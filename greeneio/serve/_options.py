@@ -50,8 +50,11 @@ class Options:
     grace: float | None = None
     log_level: str = "info"
     root: str | None = None
+    list_dirs: bool = False
     to: Listen | None = None
     app: str | None = None
+    #: The HTTP engine's limits and timeouts (``greeneio.http.Limits``), for HTTP services.
+    limits: Any = None
     tls_cert: str | None = None
     tls_key: str | None = None
 
@@ -61,13 +64,44 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _parser() -> _Parser:
-    p = _Parser(
-        prog="greeneio-serve",
-        description="Serve a demo service (or your own handler) with greeneio's run_server.",
-    )
-    p.add_argument("service", choices=SERVICES, help="what to serve")
-    p.add_argument("target", nargs="?", help="for app: MODULE:FUNC")
+#: What each service does (its ``greeneio-serve SERVICE --help`` description).
+SERVICE_HELP = {
+    "echo": "Echo: send back every byte a client sends (RFC 862).",
+    "discard": "Discard: read and drop everything (RFC 863).",
+    "chargen": "Character generator: send lines of characters until the client leaves (RFC 864).",
+    "daytime": "Daytime: send the date and time, then close (RFC 867).",
+    "udp-echo": "UDP echo: send every datagram back to its sender.",
+    "http": "HTTP/1.1: a hello page, or static files from --root (Range, ETag, 304s).",
+    "proxy": "TCP proxy: forward every connection to --to, both ways, with half-close.",
+    "app": "Your own handler(flow, addr) (or a socketserver handler class) from MODULE:FUNC.",
+}
+#: The limits and timeouts of the HTTP engine, as options of the HTTP services.
+HTTP_LIMITS = {
+    "max_request_line": (int, "bytes in a request line (longer: 414)"),
+    "max_header_bytes": (int, "bytes in a request's header section (more: 431)"),
+    "max_headers": (int, "header fields in a request (more: 431)"),
+    "max_body": (int, "bytes in a request body (more: 413)"),
+    "header_timeout": (float, "seconds for a whole request head to arrive (else 408)"),
+    "keepalive_timeout": (float, "seconds an idle keep-alive connection is kept"),
+    "body_timeout": (float, "seconds without progress while reading a body"),
+    "write_timeout": (float, "seconds without progress while writing a response"),
+}
+HTTP_SERVICES = ("http",)
+DEFAULT_MAX_CONNECTIONS = 1000
+DEFAULT_GRACE = 30.0
+
+
+def _timeout_value(text: str) -> float | None:
+    if text in ("off", "none"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or 'off', not {text!r}") from None
+
+
+def _common_options() -> _Parser:
+    p = _Parser(add_help=False)
     p.add_argument(
         "--listen",
         action="append",
@@ -82,13 +116,28 @@ def _parser() -> _Parser:
         default=1,
         help="accepting processes in all (default: %(default)s); a worker that dies is replaced",
     )
-    p.add_argument("--max-connections", type=int, help="at once, across all workers")
-    p.add_argument("--backlog", type=int, default=128)
-    p.add_argument("--reuse-port", action="store_true")
-    p.add_argument("--grace", type=float, help="seconds to drain after a stop signal")
-    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    p.add_argument("--root", help="http: serve files from this directory")
-    p.add_argument("--to", metavar="ADDR", help="proxy: forward to tcp:HOST:PORT")
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help="connections served at once, across all workers; more wait in the backlog "
+        "(default: %(default)s)",
+    )
+    p.add_argument("--backlog", type=int, default=128, help="listen backlog (default: %(default)s)")
+    p.add_argument("--reuse-port", action="store_true", help="set SO_REUSEPORT")
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=DEFAULT_GRACE,
+        help="seconds to drain after a stop signal, then cancel what is left "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=("debug", "info", "warning", "error"),
+        help="(default: %(default)s)",
+    )
     p.add_argument(
         "--tls-cert",
         metavar="FILE",
@@ -97,6 +146,49 @@ def _parser() -> _Parser:
     p.add_argument(
         "--tls-key", metavar="FILE", help="the certificate's private key (PEM, unencrypted)"
     )
+    return p
+
+
+def _http_options() -> _Parser:
+    from greeneio.http import Limits
+
+    defaults = Limits()
+    p = _Parser(add_help=False)
+    for name, (kind, what) in HTTP_LIMITS.items():
+        default = getattr(defaults, name)
+        p.add_argument(
+            "--" + name.replace("_", "-"),
+            type=int if kind is int else _timeout_value,
+            default=default,
+            metavar="N" if kind is int else "S",
+            help=f"{what} (default: {default if default is not None else 'off'})",
+        )
+    return p
+
+
+def _parser() -> _Parser:
+    p = _Parser(
+        prog="greeneio-serve",
+        description="Serve a demo service (or your own handler) with greeneio's run_server. "
+        "`greeneio-serve SERVICE --help` shows the service's options and their defaults.",
+    )
+    services = p.add_subparsers(
+        dest="service", metavar="SERVICE", required=True, parser_class=_Parser
+    )
+    common = _common_options()
+    http = _http_options()
+    for name, text in SERVICE_HELP.items():
+        parents = [common, http] if name in HTTP_SERVICES else [common]
+        sp = services.add_parser(name, parents=parents, help=text, description=text)
+        if name == "http":
+            sp.add_argument("--root", help="serve files from this directory (default: hello page)")
+            sp.add_argument(
+                "--list-dirs", action="store_true", help="list directories without an index.html"
+            )
+        if name == "proxy":
+            sp.add_argument("--to", metavar="ADDR", help="forward to tcp:HOST:PORT or unix:PATH")
+        if name == "app":
+            sp.add_argument("target", metavar="MODULE:FUNC", help="the handler to serve")
     return p
 
 
@@ -152,28 +244,22 @@ def parse(argv: list[str]) -> Options:
     a = _parser().parse_args(argv)
     if a.workers < 1:
         raise UsageError(f"--workers must be >= 1, not {a.workers}")
-    if a.max_connections is not None and a.max_connections < 1:
+    if a.max_connections < 1:
         raise UsageError(f"--max-connections must be >= 1, not {a.max_connections}")
     if a.backlog < 1:
         raise UsageError(f"--backlog must be >= 1, not {a.backlog}")
-    if a.grace is not None and a.grace < 0:
+    if a.grace < 0:
         raise UsageError(f"--grace must be >= 0, not {a.grace}")
-    if (a.service == "app") != (a.target is not None):
-        raise UsageError(
-            "app needs MODULE:FUNC" if a.service == "app" else f"unexpected argument {a.target!r}"
-        )
     if a.service == "proxy" and not a.to:
         raise UsageError("proxy needs --to tcp:HOST:PORT")
-    if a.to and a.service != "proxy":
-        raise UsageError("--to is only for proxy")
-    if a.root is not None and a.service != "http":
-        raise UsageError("--root is only for http")
-    if a.root is not None and not os.path.isdir(a.root):
-        raise UsageError(f"--root {a.root}: not a directory")
+    root = getattr(a, "root", None)
+    if root is not None and not os.path.isdir(root):
+        raise UsageError(f"--root {root}: not a directory")
     if (a.tls_cert is None) != (a.tls_key is None):
         raise UsageError("--tls-cert and --tls-key go together")
     if a.tls_cert is not None and a.service not in STREAM_SERVICES:
         raise UsageError(f"--tls-cert is only for stream services, not {a.service}")
+    limits = _limits(a) if a.service in HTTP_SERVICES else None
     listen = [parse_listen(t) for t in a.listen] or systemd_fds()
     if not listen:
         kind = "udp" if a.service == "udp-echo" else "tcp"
@@ -184,7 +270,7 @@ def parse(argv: list[str]) -> Options:
             raise UsageError(f"--listen {item.text}: {a.service} is a stream service (tcp/unix)")
         if item.kind in ("tcp", "unix") and datagram:
             raise UsageError(f"--listen {item.text}: udp-echo needs udp: addresses")
-    to = parse_listen(a.to) if a.to else None
+    to = parse_listen(a.to) if getattr(a, "to", None) else None
     if to is not None and to.kind not in ("tcp", "unix"):
         raise UsageError(f"--to {a.to}: expected tcp:HOST:PORT or unix:PATH")
     return Options(
@@ -196,12 +282,26 @@ def parse(argv: list[str]) -> Options:
         reuse_port=a.reuse_port,
         grace=a.grace,
         log_level=a.log_level,
-        root=a.root,
+        root=root,
+        list_dirs=getattr(a, "list_dirs", False),
         to=to,
-        app=a.target,
+        app=getattr(a, "target", None),
+        limits=limits,
         tls_cert=a.tls_cert,
         tls_key=a.tls_key,
     )
+
+
+def _limits(a: argparse.Namespace) -> Any:
+    from greeneio.http import Limits
+
+    try:
+        return Limits(**{name: getattr(a, name) for name in HTTP_LIMITS})
+    except (TypeError, ValueError) as e:
+        text = str(e).replace("Http.Limits: ", "--")
+        for name in HTTP_LIMITS:
+            text = text.replace("--" + name, "--" + name.replace("_", "-"))
+        raise UsageError(text) from None
 
 
 def tls_context(opts: Options) -> ssl.SSLContext | None:

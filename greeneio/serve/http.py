@@ -57,14 +57,21 @@ def make_handler(
     stop: Promise[Any] | None = None,
     listing: bool = False,
     log: logging.Logger = log,
+    shed_at: int | None = None,
 ) -> Callable[[Any, Any], None]:
     """The ``run_server`` connection handler: files under ``root`` (or the hello
     page), with the engine's ``limits`` measured on ``clock`` (``env.mono_clock``);
-    ``stop`` starts the drain; ``listing`` lists directories without an index."""
+    ``stop`` starts the drain; ``listing`` lists directories without an index.
+    ``shed_at`` (the connection limit of this process) turns on shedding: at
+    the limit, the oldest connection without a complete request head is
+    closed so that new clients are answered (``Http.Shedding``)."""
     app = StaticFiles(root, listing)
+    shedding = Http.Shedding(shed_at) if shed_at is not None else None
 
     def handler(flow: Any, _addr: Any) -> None:
-        Http.serve_connection(flow, app, clock=clock, limits=limits, stop=stop, log=log)
+        Http.serve_connection(
+            flow, app, clock=clock, limits=limits, stop=stop, log=log, shedding=shedding
+        )
 
     return handler
 
