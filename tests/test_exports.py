@@ -82,6 +82,7 @@ DOCUMENTED = {
     "compat": "LegacyServer serve_socketserver_handler",
     "http": "FORBIDDEN_TRAILERS Body ClientDisconnected Handler HttpError Limits Request Responder "
     "Shedding format_date reason_phrase serve_connection",
+    "wsgi": "AccessLog FileWrapper handler",
     "protocols": "Buffer Clock Close DatagramSocket DomainManager Env Fd FdResource FileSource "
     "ListeningSocket Network Resource SharedCounters SharedEvent SharedSemaphore Shutdown "
     "ShutdownCommand Signals Sink Socket SockoptValue Source StreamSocket TwoWay",
@@ -89,7 +90,7 @@ DOCUMENTED = {
 
 
 def _public_module(name: str) -> types.ModuleType:
-    if name in ("mock", "testing", "interfaces", "protocols", "compat", "http"):
+    if name in ("mock", "testing", "interfaces", "protocols", "compat", "http", "wsgi"):
         return importlib.import_module(f"greeneio.{name}")
     mod = getattr(greeneio, name)
     assert isinstance(mod, types.ModuleType), name

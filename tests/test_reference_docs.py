@@ -46,6 +46,7 @@ FACADE = (
     "Domain_manager",
     "Tls",
     "http",
+    "wsgi",
     "mock",
     "interfaces",
     "protocols",

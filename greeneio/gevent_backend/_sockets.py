@@ -87,15 +87,19 @@ def _wait(hub: Any, watcher: Any, fiber: Any) -> None:
     through a ``Waiter``, without allocating one per wait). Every way out, a
     wake-up, ``Cancelled`` thrown in, or the ``EBADF`` of a close by another
     fiber (gevent's ``cancel_wait`` throws into ``callback.__self__``), stops
-    the watcher before the fiber runs on, so no wake-up is left behind.
+    the watcher before the fiber runs on, so no wake-up is left behind, unless
+    another fiber has started the watcher for its own wait meanwhile (a fiber
+    cancelled out of a wait resumes late): then the watcher is that fiber's.
     """
-    watcher.start(fiber.switch)
+    cb = fiber.switch
+    watcher.start(cb)
     try:
         hub.switch()
     except OSError as e:  # closed by another fiber while we waited
         raise translate(e) from e
     finally:
-        watcher.stop()
+        if watcher.callback is cb:
+            watcher.stop()
     cc = fiber.cc
     if cc.reason is not None:  # cancelled while the wake-up was on its way: cancel wins
         raise cc.cancelled_exc()
