@@ -3,6 +3,8 @@ started on the same socket before the cancelled one resumed."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 import greeneio
@@ -22,10 +24,8 @@ def test_a_late_cancelled_waiter_leaves_the_next_readers_wait_alone():
                     contexts.append(cc)
                     Flow.single_read(a, bytearray(10))
 
-                try:
+                with contextlib.suppress(Cancel.Cancelled):
                     Cancel.sub(body)
-                except Cancel.Cancelled:
-                    pass
 
             def writer():
                 for _ in range(3):
