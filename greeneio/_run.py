@@ -11,7 +11,7 @@ from greeneio.protocols import Env
 
 T = TypeVar("T")
 
-__all__ = ["run"]
+__all__ = ["patch_all", "run"]
 
 
 def run(main: Callable[[Env], T], *, handle_sigint: bool = True) -> T:
@@ -32,3 +32,11 @@ def run(main: Callable[[Env], T], *, handle_sigint: bool = True) -> T:
     from greeneio.gevent_backend._run import run_main
 
     return run_main(main, handle_sigint=handle_sigint)
+
+
+def patch_all() -> None:
+    """Make blocking stdlib calls cooperative (gevent's ``monkey.patch_all``),
+    for legacy code; call it before importing that code (``greeneio.compat``)."""
+    from greeneio.gevent_backend._patch import patch_all as patch
+
+    patch()

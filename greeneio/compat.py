@@ -15,10 +15,11 @@ import socketserver
 from collections.abc import Callable
 from typing import Any
 
+from greeneio._run import patch_all
 from greeneio.net._unix import fd, unix_provider
 from greeneio.net.sockaddr import Tcp, Unix
 
-__all__ = ["LegacyServer", "serve_socketserver_handler"]
+__all__ = ["LegacyServer", "patch_all", "serve_socketserver_handler"]
 
 
 class LegacyServer(socketserver.BaseServer):

@@ -79,7 +79,7 @@ DOCUMENTED = {
     "interfaces": "IClock IClose IDatagramSocket IDomainManager IFd IFdPassing IFiles "
     "IListeningSocket INetwork IShutdown ISignals ISink ISocket ISource IStreamSocket ITwoWay "
     "IUnixNet",
-    "compat": "LegacyServer serve_socketserver_handler",
+    "compat": "LegacyServer patch_all serve_socketserver_handler",
     "http": "FORBIDDEN_TRAILERS Body ClientDisconnected Handler HttpError Limits Request Responder "
     "Shedding format_date reason_phrase serve_connection",
     "wsgi": "AccessLog FileWrapper handler",

@@ -16,7 +16,6 @@ everything else (wake-ups, forks, yields, cancellation) goes through the queue.
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,6 +25,7 @@ from gevent.hub import Waiter
 from greeneio._core import _greenlet
 from greeneio._core.root import Root, run_root
 from greeneio.gevent_backend._env import Env, make_env
+from greeneio.gevent_backend._threads import in_main_thread
 from greeneio.gevent_backend._unix import UnixNet
 
 T = TypeVar("T")
@@ -119,7 +119,7 @@ def run_main(
         nonlocal handler
         if on_start is not None:
             on_start(root.cancel)
-        if handle_sigint and threading.current_thread() is threading.main_thread():
+        if handle_sigint and in_main_thread():
             handler = gevent.signal_handler(signal.SIGINT, lambda: root.cancel(KeyboardInterrupt()))
         try:
             sched.wait_root(root)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Callable
 
 import gevent
 from zope.interface import implementer
 
 from greeneio._core.switch import Switch
+from greeneio.gevent_backend._threads import in_main_thread
 from greeneio.interfaces import ISignals
 
 __all__ = ["Signals"]
@@ -24,7 +24,7 @@ class Signals:
     __slots__ = ()
 
     def subscribe(self, signum: int, callback: Callable[[int], object], sw: Switch) -> None:
-        if threading.current_thread() is not threading.main_thread():
+        if not in_main_thread():
             raise RuntimeError("Signal.subscribe: signals can only be handled in the main thread")
         if signum in _UNCATCHABLE:
             raise ValueError(f"Signal.subscribe: signal {signum} cannot be handled (the OS says)")

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import greeneio
-from greeneio import Cancel, Exn, Fiber, Net, Promise, Signal, Switch, Time
+from greeneio import Cancel, Exn, Fiber, Net, Promise, Signal, Switch, Time, compat
 from greeneio import tls as Tls
-from greeneio.serve import chargen, daytime, discard, echo, http, proxy, udp_echo
+from greeneio.serve import chargen, daytime, discard, echo, http, proxy, udp_echo, wsgi
 from greeneio.serve._options import Listen, Options, UsageError, ip_of, parse, tls_context
 from greeneio.serve.app import AppError, load
 
@@ -34,7 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run greeneio-serve with ``argv`` (default: ``sys.argv[1:]``); the exit status."""
     try:
         opts = parse(sys.argv[1:] if argv is None else argv)
+        if opts.patch:
+            compat.patch_all()  # before the app is imported
         handler = _stream_handler(opts)  # loads an app early: its errors are usage errors
+        wsgi_app = wsgi.load(opts.app or "") if opts.service == "wsgi" else None
+        try:
+            access = wsgi.open_access_log(opts.access_log)
+        except OSError as e:
+            raise UsageError(f"--access-log {opts.access_log}: {e.strerror}") from None
         tls = tls_context(opts)  # after the app (which may monkey-patch ssl first)
     except (UsageError, AppError) as e:
         print(f"greeneio-serve: error: {e}", file=sys.stderr)
@@ -43,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr, format="greeneio-serve: %(message)s", level=opts.log_level.upper()
     )
     try:
-        return greeneio.run(lambda env: _serve(env, opts, handler, tls), handle_sigint=False)
+        return greeneio.run(
+            lambda env: _serve(env, opts, handler, tls, wsgi_app, access), handle_sigint=False
+        )
     except UsageError as e:  # found once running: an address that cannot be used
         print(f"greeneio-serve: error: {e}", file=sys.stderr)
         return 2
@@ -71,7 +80,7 @@ def _over_tls(
 ) -> Callable[[Any, Any], object]:
     """``handler`` behind a TLS handshake. HTTP frames its own messages, so a
     client that hangs up without close_notify is no error there."""
-    web = opts.service == "http"
+    web = opts.service in ("http", "wsgi")
     return Tls.handler(
         handler, context=tls, alpn=["http/1.1"] if web else None, allow_ragged_eof=web
     )
@@ -82,6 +91,8 @@ def _serve(
     opts: Options,
     handler: Callable[[Any, Any], object] | None,
     tls: ssl.SSLContext | None = None,
+    wsgi_app: Callable[..., Any] | None = None,
+    access: Any = None,
 ) -> int:
     stop, set_stop = Promise.create("stop")
     signals = [0]
@@ -107,6 +118,18 @@ def _serve(
                 listing=opts.list_dirs,
                 log=log,
                 shed_at=_per_process(opts.max_connections, opts.workers),
+            )
+        elif opts.service == "wsgi":
+            assert wsgi_app is not None
+            handler = wsgi.make_handler(
+                wsgi_app,
+                env.mono_clock,
+                limits=opts.limits,
+                stop=stop,
+                log=log,
+                access_log=access,
+                shed_at=_per_process(opts.max_connections, opts.workers),
+                workers=opts.workers,
             )
         elif opts.service == "proxy":
             assert opts.to is not None

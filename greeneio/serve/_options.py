@@ -17,7 +17,7 @@ from greeneio import Net
 if TYPE_CHECKING:
     import ssl
 
-SERVICES = ("echo", "discard", "chargen", "daytime", "udp-echo", "http", "proxy", "app")
+SERVICES = ("echo", "discard", "chargen", "daytime", "udp-echo", "http", "proxy", "app", "wsgi")
 #: The services that take stream connections (and so may serve them over TLS).
 STREAM_SERVICES = tuple(s for s in SERVICES if s != "udp-echo")
 DEFAULT_PORT = 7000
@@ -55,6 +55,8 @@ class Options:
     app: str | None = None
     #: The HTTP engine's limits and timeouts (``greeneio.http.Limits``), for HTTP services.
     limits: Any = None
+    patch: bool = False
+    access_log: str = "off"
     tls_cert: str | None = None
     tls_key: str | None = None
 
@@ -74,6 +76,7 @@ SERVICE_HELP = {
     "http": "HTTP/1.1: a hello page, or static files from --root (Range, ETag, 304s).",
     "proxy": "TCP proxy: forward every connection to --to, both ways, with half-close.",
     "app": "Your own handler(flow, addr) (or a socketserver handler class) from MODULE:FUNC.",
+    "wsgi": "A WSGI app (Flask, Django...) from MODULE:APP on the HTTP engine (PEP 3333).",
 }
 #: The limits and timeouts of the HTTP engine, as options of the HTTP services.
 HTTP_LIMITS = {
@@ -86,7 +89,7 @@ HTTP_LIMITS = {
     "body_timeout": (float, "seconds without progress while reading a body"),
     "write_timeout": (float, "seconds without progress while writing a response"),
 }
-HTTP_SERVICES = ("http",)
+HTTP_SERVICES = ("http", "wsgi")
 DEFAULT_MAX_CONNECTIONS = 1000
 DEFAULT_GRACE = 30.0
 
@@ -189,6 +192,22 @@ def _parser() -> _Parser:
             sp.add_argument("--to", metavar="ADDR", help="forward to tcp:HOST:PORT or unix:PATH")
         if name == "app":
             sp.add_argument("target", metavar="MODULE:FUNC", help="the handler to serve")
+        if name == "wsgi":
+            sp.add_argument(
+                "target", metavar="MODULE:APP", help="module:name or path/to/file.py:name"
+            )
+            sp.add_argument(
+                "--patch",
+                action="store_true",
+                help="gevent.monkey.patch_all() before the app is imported (blocking code)",
+            )
+        if name == "wsgi":
+            sp.add_argument(
+                "--access-log",
+                default="-",
+                metavar="-|FILE|off",
+                help="one common-log-format line per request (default: - for stderr)",
+            )
     return p
 
 
@@ -287,6 +306,8 @@ def parse(argv: list[str]) -> Options:
         to=to,
         app=getattr(a, "target", None),
         limits=limits,
+        patch=getattr(a, "patch", False),
+        access_log=getattr(a, "access_log", "off"),
         tls_cert=a.tls_cert,
         tls_key=a.tls_key,
     )
