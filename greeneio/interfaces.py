@@ -14,11 +14,14 @@ that the caller cannot see.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from zope.interface import Interface
 
 __all__ = [
+    "IAlarm",
+    "IAlarmClock",
     "IClock",
     "IClose",
     "IDatagramSocket",
@@ -92,6 +95,26 @@ class IClock(Interface):
 
     def sleep_until(t: float) -> None:
         """Block until ``now() >= t``. Cancellable."""
+
+
+class IAlarm(Interface):
+    """A call that an :class:`IAlarmClock` will make once its time comes."""
+
+    def cancel() -> None:
+        """Do not make the call (if it was not made yet). Cancelling twice does nothing."""
+
+
+class IAlarmClock(IClock):
+    """A clock that can also ring: a timed call without a fiber sleeping for it
+    (for library timers that must cost little per connection, such as the HTTP
+    engine's timeouts). Both backends' clocks provide it."""
+
+    def call_at(t: float, fn: Callable[[], object]) -> IAlarm:
+        """Call ``fn()`` once, as soon as ``now() >= t``, outside any fiber.
+
+        ``fn`` must return at once: it must not block (it may resolve a
+        promise or cancel a context) or raise. Returns the :class:`IAlarm`
+        that cancels the call."""
 
 
 class IFd(Interface):

@@ -38,6 +38,8 @@ if TYPE_CHECKING:  # names for the annotations only: nothing of greeneio is impo
     from greeneio.net.sockopt import Sockopt
 
 __all__ = [
+    "Alarm",
+    "AlarmClock",
     "Buffer",
     "Clock",
     "Close",
@@ -275,6 +277,23 @@ class Clock(Protocol):
         ...
 
 
+class Alarm(Protocol):
+    """A timed call an :class:`AlarmClock` will make (``IAlarm``)."""
+
+    def cancel(self) -> None:
+        """Do not make the call, if it was not made yet."""
+        ...
+
+
+class AlarmClock(Clock, Protocol):
+    """A clock that can also ring (``IAlarmClock``): ``env.clock``,
+    ``env.mono_clock`` and the mock clock are."""
+
+    def call_at(self, t: float, fn: Callable[[], object], /) -> Alarm:
+        """Call ``fn()`` once ``now() >= t``, outside any fiber (it must not block)."""
+        ...
+
+
 class SharedSemaphore(Protocol):
     """Permits shared by a domain and the domains it starts later
     (``DomainManager.semaphore``)."""
@@ -349,12 +368,12 @@ class Env(Protocol):
         ...
 
     @property
-    def clock(self) -> Clock:
+    def clock(self) -> AlarmClock:
         """Wall-clock time (seconds since the epoch)."""
         ...
 
     @property
-    def mono_clock(self) -> Clock:
+    def mono_clock(self) -> AlarmClock:
         """Monotonic time: use it for timeouts."""
         ...
 

@@ -109,6 +109,22 @@ class Promise(Generic[T]):
     def is_resolved(self) -> bool:
         return self._state != _PENDING
 
+    # -- for library code: a resolution seen without a fiber waiting ---------
+
+    def _subscribe(self, entry: Any) -> bool:
+        """Queue ``entry`` (a waker-like object: ``fiber`` is not None while it
+        wants the call, ``wake()`` must not block) to be woken, in the resolver's
+        fiber, when this promise resolves; False if it is resolved already."""
+        if self._state != _PENDING:
+            return False
+        self._waiters.push(entry)
+        return True
+
+    def _unsubscribe(self, entry: Any) -> None:
+        """``entry`` no longer wants the call (set its ``fiber`` to None first)."""
+        if self._state == _PENDING:
+            self._waiters.forget_one()
+
     def __repr__(self) -> str:
         state = ("pending", "resolved", "failed")[self._state]
         label = f" {self.label!r}" if self.label else ""

@@ -6,11 +6,41 @@ import time
 from collections.abc import Callable
 
 import gevent
+from gevent import get_hub
 from zope.interface import implementer
 
-from greeneio.interfaces import IClock
+from greeneio.interfaces import IAlarm, IAlarmClock
 
 __all__ = ["MonoClock", "WallClock"]
+
+
+@implementer(IAlarm)
+class _Alarm:
+    """One libev timer, re-started if it fires before the clock reaches ``t``
+    (libev times timers on the loop's cached time)."""
+
+    __slots__ = ("_fn", "_now", "_t", "_timer")
+
+    def __init__(self, now: Callable[[], float], t: float, fn: Callable[[], object]) -> None:
+        self._now = now
+        self._t = t
+        self._fn = fn
+        self._timer = get_hub().loop.timer(max(0.0, t - now()))
+        self._timer.start(self._ring)
+
+    def _ring(self) -> None:
+        left = self._t - self._now()
+        timer = self._timer
+        if left > 0:
+            timer.close()
+            timer = self._timer = get_hub().loop.timer(left)
+            timer.start(self._ring)
+            return
+        timer.close()
+        self._fn()
+
+    def cancel(self) -> None:
+        self._timer.close()
 
 
 class _Clock:
@@ -32,8 +62,11 @@ class _Clock:
             gevent.sleep(delay)
             delay = t - now()
 
+    def call_at(self, t: float, fn: Callable[[], object]) -> _Alarm:
+        return _Alarm(self._now, t, fn)
 
-@implementer(IClock)
+
+@implementer(IAlarmClock)
 class WallClock(_Clock):
     """Seconds since the epoch (``time.time``)."""
 
@@ -44,7 +77,7 @@ class WallClock(_Clock):
         return "<wall clock>"
 
 
-@implementer(IClock)
+@implementer(IAlarmClock)
 class MonoClock(_Clock):
     """Monotonic seconds (``time.monotonic``): use it for timeouts."""
 

@@ -25,7 +25,7 @@ Theory of operation. Two sides, kept apart as in h11:
 * **The loop over one flow**: ``_connection.py``. It reads into the parser's
   buffer (sized to the request: 2 KiB while idle), calls the handler for
   each request in order (keep-alive, pipelining), and owns the timeouts: one
-  deadline per connection, re-armed by assignment, watched by one fiber (no
+  deadline per connection, re-armed by assignment, watched by one clock alarm (no
   timer per request). Once ``stop`` resolves, each response says
   ``Connection: close`` and idle connections close at once. The handler
   reads through a :class:`Body` (``_body.py``: bounded, ``Expect:

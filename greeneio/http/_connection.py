@@ -23,14 +23,17 @@ WRITE     the client to take response bytes   now + write_timeout, moved on
 ========  ==================================  ===============================
 
 Setting a deadline is an assignment: no timer is started or stopped per
-request. One watchdog fiber per connection sleeps until the deadline or for
-the shortest timeout, whichever is sooner, so it never oversleeps a deadline
-set later (every deadline is at least the shortest timeout away when set);
-when one has passed it cancels the sub-context, and the loop answers (408)
-or closes as the table says. A second fiber waits for ``stop``: from then
-on every response says ``Connection: close``, and a connection idle between
-requests is closed at once (a new connection that has sent nothing gets
-``FRESH_GRACE``, a quarter of a second, for its first request to arrive).
+request, and no fiber watches. One alarm of the clock (``IAlarmClock``)
+per connection rings at the deadline or after the shortest timeout,
+whichever is sooner, so it never oversleeps a deadline set later (every
+deadline is at least the shortest timeout away when set); when one has
+passed it cancels the sub-context, and the loop answers (408) or closes as
+the table says. The connection is also one of ``stop``'s waiters, without a
+fiber: once it resolves, every response says ``Connection: close``, and a
+connection idle between requests is closed at once (a new connection that
+has sent nothing gets ``FRESH_GRACE``, a quarter of a second, for its first
+request to arrive). So an idle connection costs its own fiber and buffers,
+nothing more.
 
 Responses go out in request order (the parser holds a pipelined request
 until the current one is answered); a response's head is held back until
@@ -64,11 +67,11 @@ from greeneio.http._request import HttpError, Request
 from greeneio.http._responder import Responder
 from greeneio.http._response import DateCache, error_response
 from greeneio.http._shedding import Shed, Shedding
-from greeneio.interfaces import IClock, IFd, IShutdown, ISink, ISocket, ISource
+from greeneio.interfaces import IAlarmClock, IClock, IFd, IShutdown, ISink, ISocket, ISource
 from greeneio.net import _api as _net
 from greeneio.net.errors import InvalidOption
 from greeneio.net.sockopt import Sockopt
-from greeneio.protocols import Clock, Source, TwoWay
+from greeneio.protocols import Alarm, AlarmClock, Clock, Source, TwoWay
 
 __all__ = ["ClientDisconnected", "Connection", "Handler", "serve_connection"]
 
@@ -116,7 +119,7 @@ def serve_connection(
     flow: TwoWay,
     handler: Handler,
     *,
-    clock: Clock,
+    clock: AlarmClock,
     limits: Limits | None = None,
     stop: Promise[object] | None = None,
     log: logging.Logger | None = None,
@@ -154,8 +157,10 @@ def serve_connection(
     if not (ISource.providedBy(flow) and ISink.providedBy(flow)):
         raise TypeError(f"Http.serve_connection: flow must be a two-way flow, not {flow!r}")
     callable_arg(handler, "Http.serve_connection", "handler")
-    if not IClock.providedBy(clock):
-        raise TypeError(f"Http.serve_connection: clock must provide IClock, not {clock!r}")
+    if not IAlarmClock.providedBy(clock):
+        raise TypeError(
+            f"Http.serve_connection: clock must provide IAlarmClock (env.mono_clock), not {clock!r}"
+        )
     if limits is not None and not isinstance(limits, Limits):
         raise TypeError(f"Http.serve_connection: limits must be an Http.Limits, not {limits!r}")
     if stop is not None and not isinstance(stop, Promise):
@@ -182,11 +187,30 @@ def serve_connection(
     ).run()
 
 
+class _StopEntry:
+    """A connection's place among ``stop``'s waiters (no fiber waits there)."""
+
+    __slots__ = ("conn", "fiber")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.fiber: object = True  # None once woken or withdrawn
+
+    def wake(self, _value: object = None) -> bool:
+        if self.fiber is None:
+            return False
+        self.fiber = None
+        self.conn._stop_resolved()
+        return True
+
+
 class Connection:
     __slots__ = (
+        "alarm",
         "cancel_on_disconnect",
         "cc",
         "clock",
+        "close_idle_at",
         "continue_sent",
         "dates",
         "deadline",
@@ -204,15 +228,17 @@ class Connection:
         "responder",
         "shedding",
         "stop",
+        "stop_entry",
         "stopping",
         "sw",
+        "tick",
     )
 
     def __init__(
         self,
         flow: TwoWay,
         handler: Handler,
-        clock: Clock,
+        clock: AlarmClock,
         limits: Limits,
         stop: Promise[object] | None,
         log: logging.Logger,
@@ -243,6 +269,10 @@ class Connection:
         self.responder: Responder | None = None
         self.stopping = False
         self.continue_sent = False
+        self.alarm: Alarm | None = None
+        self.tick = 0.0  # the shortest timeout: the alarm rings at least this often
+        self.close_idle_at: float | None = None  # once stopping: close if idle from then
+        self.stop_entry: _StopEntry | None = None
 
     # -- the fiber's life ----------------------------------------------------
 
@@ -251,26 +281,25 @@ class Connection:
         limits = self.limits
         if limits.header_timeout is not None:
             self.deadline = self.clock.now() + limits.header_timeout
+        shedding = self.shedding
         try:
-            with Switch(name="http connection") as sw:
-                self.sw = sw
-                if limits.timeouts():
-                    Fiber.fork_daemon(self._watchdog, sw=sw)
-                if self.stop is not None:
-                    Fiber.fork_daemon(self._await_stop, sw=sw)
-                shedding = self.shedding
-                try:
-                    if shedding is not None:
-                        shedding._enter(self)
+            try:
+                if shedding is not None:
+                    shedding._enter(self)
+                if self.cancel_on_disconnect:
+                    with Switch(name="http connection") as sw:
+                        self.sw = sw
+                        Cancel.sub(self._serve)
+                else:
                     Cancel.sub(self._serve)
-                except Cancelled as c:
-                    if isinstance(c.reason, _Deadline | Shed):
-                        self._timed_out(c.reason)
-                    elif not isinstance(c.reason, _Stopping):
-                        raise
-                finally:
-                    if shedding is not None:
-                        shedding._leave(self)
+            except Cancelled as c:
+                if isinstance(c.reason, _Deadline | Shed):
+                    self._timed_out(c.reason)
+                elif not isinstance(c.reason, _Stopping):
+                    raise
+            finally:
+                if shedding is not None:
+                    shedding._leave(self)
         except _ClientGone as e:
             self.log.debug("http: client went away: %s", e.__cause__ or e)
 
@@ -281,44 +310,97 @@ class Connection:
             with contextlib.suppress(InvalidOption, OSError):  # not TCP (a Unix socket)
                 _net.setsockopt(self.flow, Sockopt.TCP_NODELAY, True)
 
-    def _watchdog(self) -> None:
-        clock = self.clock
-        tick = min(self.limits.timeouts())
-        while True:
-            now = clock.now()
-            d = self.deadline
-            if d is not None and now >= d:
-                if self.phase == _WRITE and self.probe is not None:
-                    done = self.probe()  # a copy by sendfile: bytes sent so far
-                    if done != self.progress_mark:  # still moving: allow another period
-                        self.progress_mark = done
-                        assert self.limits.write_timeout is not None
-                        self.deadline = now + self.limits.write_timeout
-                        continue
-                cc = self.cc
-                if cc is not None and not cc.finished:
-                    self.expired = self.phase
-                    cc.cancel(_Deadline(f"{_PHASES[self.phase]} timeout"))
-                    return
-            Time.sleep_until(clock, now + tick if d is None else min(d, now + tick))
+    def _watch(self) -> None:
+        """Start the alarm and join ``stop``'s waiters (in ``_serve``, once ``cc`` is set)."""
+        timeouts = self.limits.timeouts()
+        if timeouts:
+            self.tick = min(timeouts)
+            self._ring_by(self.clock.now() + self.tick)
+        stop = self.stop
+        if stop is not None:
+            entry = _StopEntry(self)
+            if stop._subscribe(entry):
+                self.stop_entry = entry
+            else:
+                self._stop_resolved()  # accepted after the stop
 
-    def _await_stop(self) -> None:
-        assert self.stop is not None
-        with contextlib.suppress(Exception):  # a stop resolved with an error still stops
-            self.stop.await_()
+    def _unwatch(self) -> None:
+        alarm = self.alarm
+        if alarm is not None:
+            self.alarm = None
+            alarm.cancel()
+        entry = self.stop_entry
+        if entry is not None:
+            self.stop_entry = None
+            if entry.fiber is not None:
+                entry.fiber = None
+                assert self.stop is not None
+                self.stop._unsubscribe(entry)
+
+    def _ring_by(self, t: float) -> None:
+        """Make the alarm ring at ``t`` at the latest."""
+        alarm = self.alarm
+        if alarm is not None:
+            alarm.cancel()
+        self.alarm = self.clock.call_at(t, self._ring)
+
+    def _ring(self) -> None:
+        # The alarm, outside any fiber: it must not block or raise.
+        self.alarm = None
+        cc = self.cc
+        if cc is None or cc.finished:
+            return
+        now = self.clock.now()
+        c = self.close_idle_at
+        if c is not None and now >= c:
+            self.close_idle_at = c = None
+            if self._idle():
+                cc.cancel(_Stopping("stopping: idle connection closed"))
+                return
+        d = self.deadline
+        if d is not None and now >= d:
+            if self.phase == _WRITE and self.probe is not None and self._moved():
+                assert self.limits.write_timeout is not None
+                d = self.deadline = now + self.limits.write_timeout  # still moving
+            else:
+                self.expired = self.phase
+                cc.cancel(_Deadline(f"{_PHASES[self.phase]} timeout"))
+                return
+        t = now + self.tick
+        if d is not None and d < t:
+            t = d
+        if c is not None and c < t:
+            t = c
+        self.alarm = self.clock.call_at(t, self._ring)
+
+    def _moved(self) -> bool:
+        """True if a copy by sendfile sent bytes since the alarm last looked."""
+        assert self.probe is not None
+        try:
+            done = self.probe()
+        except OSError:
+            return False
+        moved = done != self.progress_mark
+        self.progress_mark = done
+        return moved
+
+    def _idle(self) -> bool:
+        """True between requests with nothing of the next one received."""
+        parser = self.parser
+        return self.phase == _IDLE and not parser.head_started() and not parser.buffered()
+
+    def _stop_resolved(self) -> None:
+        # In the fiber that resolved ``stop`` (or this one): must not block.
         self.stopping = True
-        if not self.requests and not self.parser.buffered():
+        cc = self.cc
+        if cc is None or cc.finished or not self._idle():
+            return  # the loop sees ``stopping`` after the response
+        if not self.requests:
             # A connection accepted just before the stop: its first request may
             # be on its way. It gets a moment, not the whole header timeout.
-            Time.sleep(self.clock, FRESH_GRACE)
-        cc = self.cc
-        if (
-            self.phase == _IDLE
-            and not self.parser.head_started()
-            and not self.parser.buffered()
-            and cc is not None
-            and not cc.finished
-        ):
+            self.close_idle_at = self.clock.now() + FRESH_GRACE
+            self._ring_by(self.close_idle_at)
+        else:
             cc.cancel(_Stopping("stopping: idle connection closed"))
 
     def _timed_out(self, why: BaseException) -> None:
@@ -331,20 +413,28 @@ class Connection:
             self._answer_error(HttpError(408, "request body not received in time"))
 
     def _answer_error(self, e: HttpError) -> None:
-        """Outside the loop's context (after a timeout): answer, bounded in time."""
+        """Outside the loop's context (after a timeout or a shed): answer, bounded
+        in time, and close without lingering: the client was too slow already,
+        and its slot is wanted (a full server sheds to serve new clients now)."""
         with contextlib.suppress(Time.Timeout):
             Time.with_timeout(
-                self.clock, self.limits.write_timeout or LINGER_SECONDS, lambda: self._refuse(e)
+                self.clock,
+                self.limits.write_timeout or LINGER_SECONDS,
+                lambda: self._refuse(e, linger=False),
             )
 
     # -- the loop ------------------------------------------------------------
 
     def _serve(self, cc: CancelContext) -> None:
         self.cc = cc
-        while True:
-            request = self._next_request()
-            if request is None or not self._handle(request):
-                return
+        try:
+            self._watch()
+            while True:
+                request = self._next_request()
+                if request is None or not self._handle(request):
+                    return
+        finally:
+            self._unwatch()
 
     def _next_request(self) -> Request | None:
         parser = self.parser
@@ -598,9 +688,10 @@ class Connection:
             self.deadline = self.clock.now() + t
             self.progress_mark = 0
 
-    def _refuse(self, e: HttpError) -> None:
-        """Answer ``e`` with ``Connection: close``, then linger so that the client
-        reads the answer rather than a reset."""
+    def _refuse(self, e: HttpError, linger: bool = True) -> None:
+        """Answer ``e`` with ``Connection: close``, then (``linger``) read and drop
+        what the client still sends for a while, so that it reads the answer
+        rather than a reset."""
         try:
             self.write([error_response(e.status, e.detail, self.dates.line())])
         except _ClientGone:
@@ -613,6 +704,8 @@ class Connection:
         try:
             Flow.shutdown(flow, "send")
         except OSError:
+            return
+        if not linger:
             return
         buf = bytearray(16384)
 

@@ -4,17 +4,40 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Callable
 
 from zope.interface import implementer
 
 from greeneio._core import _greenlet
 from greeneio._core.trace import traceln
-from greeneio.interfaces import IClock
+from greeneio.interfaces import IAlarm, IAlarmClock
 
 __all__ = ["Clock"]
 
 
-@implementer(IClock)
+@implementer(IAlarm)
+class _Alarm:
+    """A timer entry that calls ``fn`` instead of waking a fiber (it has the
+    waker's ``fiber`` and ``wake``: ``fiber`` is None once cancelled or rung)."""
+
+    __slots__ = ("fiber", "fn")
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        self.fn = fn
+        self.fiber: object = True
+
+    def wake(self, value: object = None) -> bool:
+        if self.fiber is None:
+            return False
+        self.fiber = None
+        self.fn()
+        return True
+
+    def cancel(self) -> None:
+        self.fiber = None
+
+
+@implementer(IAlarmClock)
 class Clock:
     """A mock clock. ``sleep_until`` blocks until the time is set or advanced past it.
 
@@ -24,7 +47,7 @@ class Clock:
 
     def __init__(self, time: float = 0.0) -> None:
         self._now = float(time)
-        self._timers: list[tuple[float, int, _greenlet.Waker]] = []
+        self._timers: list[tuple[float, int, _greenlet.Waker | _Alarm]] = []
         self._seq = itertools.count()
 
     def now(self) -> float:
@@ -42,6 +65,16 @@ class Clock:
             heapq.heappush(self._timers, item)
 
         _greenlet.suspend(register)
+
+    def call_at(self, t: float, fn: Callable[[], object]) -> _Alarm:
+        """Call ``fn()`` when the time is set or advanced to ``t`` or later
+        (an alarm counts as a timer for :meth:`advance_to_next`)."""
+        alarm = _Alarm(fn)
+        if t <= self._now:  # due already: as soon as the caller's fiber lets others run
+            _greenlet.current().sched.call_soon(alarm.wake)
+        else:
+            heapq.heappush(self._timers, (float(t), next(self._seq), alarm))
+        return alarm
 
     def set_time(self, t: float) -> None:
         """Set the time to ``t`` and wake every sleeper whose time has come."""

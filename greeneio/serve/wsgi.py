@@ -20,7 +20,7 @@ from typing import IO, Any
 from greeneio import Promise
 from greeneio import http as Http
 from greeneio import wsgi as Wsgi
-from greeneio.protocols import Clock
+from greeneio.protocols import AlarmClock
 from greeneio.serve.app import AppError
 from greeneio.serve.app import load as load_module_attr
 
@@ -81,7 +81,7 @@ def open_access_log(target: str) -> Wsgi.AccessLog | None:
 
 def make_handler(
     app: Callable[..., Any],
-    clock: Clock,
+    clock: AlarmClock,
     *,
     limits: Http.Limits | None = None,
     stop: Promise[Any] | None = None,

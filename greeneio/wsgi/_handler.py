@@ -12,8 +12,8 @@ from greeneio import tls as Tls
 from greeneio._core import _greenlet
 from greeneio._core.args import bool_arg, callable_arg
 from greeneio._core.promise import Promise
-from greeneio.interfaces import IClock
-from greeneio.protocols import Clock, TwoWay
+from greeneio.interfaces import IAlarmClock, IClock
+from greeneio.protocols import AlarmClock, Clock, TwoWay
 from greeneio.wsgi._access import AccessLog
 from greeneio.wsgi._environ import Environ, ErrorStream, template
 from greeneio.wsgi._response import Exchange, FileWrapper
@@ -29,7 +29,7 @@ App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 def handler(
     app: App,
     *,
-    clock: Clock | None = None,
+    clock: AlarmClock | None = None,
     stop: Promise[Any] | None = None,
     log: logging.Logger | None = None,
     access_log: AccessLog | None = None,
@@ -81,9 +81,10 @@ def handler(
             raise TypeError(f"{fn}: unknown keyword {bad[0]!r}") from None
     elif not isinstance(limits, Http.Limits):
         raise TypeError(f"{fn}: limits must be an Http.Limits, not {limits!r}")
-    for name, value in (("clock", clock), ("wall_clock", wall_clock)):
-        if value is not None and not IClock.providedBy(value):
-            raise TypeError(f"{fn}: {name} must provide IClock, not {value!r}")
+    if clock is not None and not IAlarmClock.providedBy(clock):
+        raise TypeError(f"{fn}: clock must provide IAlarmClock (env.mono_clock), not {clock!r}")
+    if wall_clock is not None and not IClock.providedBy(wall_clock):
+        raise TypeError(f"{fn}: wall_clock must provide IClock, not {wall_clock!r}")
     if stop is not None and not isinstance(stop, Promise):
         raise TypeError(f"{fn}: stop must be a Promise, not {stop!r}")
     if shedding is not None and not isinstance(shedding, Http.Shedding):

@@ -525,14 +525,15 @@ def test_a_full_server_sheds_the_oldest_connection_without_a_head():
             assert ended == {}  # two of three slots taken: nothing shed yet
             Fiber.fork(conn, "c", slow_c, sw=sw)  # the third: the oldest without a head goes
             settle()
-            assert slow_a.out.startswith(b"HTTP/1.1 408 ")  # (then it lingers 1 s)
+            assert slow_a.out.startswith(b"HTTP/1.1 408 ")
+            assert ended == {"a": 0}  # closed at once, no lingering: its slot is free now
             Fiber.fork(conn, "d", normal, sw=sw)  # full again: b (idle) is older than c
             settle()
-            assert ended == {"b": 0, "d": 0}
+            assert ended == {"a": 0, "b": 0, "d": 0}
 
     Backend.run_full(main)
     assert slow_a.out.startswith(b"HTTP/1.1 408 ")
     assert idle_b.out.count(b"HTTP/1.1") == 1  # its answer; then closed silently
     assert normal.out.startswith(b"HTTP/1.1 200 ") and b"hello /d" in normal.out
-    assert ended == {"a": 1, "b": 0, "c": 11, "d": 0}  # c: its header timeout, + linger
+    assert ended == {"a": 0, "b": 0, "c": 10, "d": 0}  # c: its header timeout
     assert shedding.shed == 2

@@ -304,12 +304,6 @@ def timed_get(addr: tuple[str, int], out: list[tuple[float, float, int]]) -> Non
     out.append((time.monotonic() - t0, connected, r.status))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18: a shed or timed-out connection lingers up to 1 s before closing while it "
-    "still holds its permit and Shedding slot, so a full server frees about one slot a second "
-    "(greeneio/http/_connection.py _refuse); normal clients wait ~6 s",
-)
 def test_slowloris_crowd_does_not_lock_normal_clients_out() -> None:
     """500 slow clients against 100 connections: four normal clients that come
     once the server and its backlog are full are each answered 200 within
@@ -652,12 +646,6 @@ IDLE = 2000
 PER_CONNECTION_KIB = 16
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 18: ~32 KiB per idle connection: the engine runs a deadline watchdog and a "
-    "stop waiter fiber per connection (greeneio/http/_connection.py); one of each per server "
-    "would make it ~14 KiB",
-)
 @pytest.mark.parametrize("mode", ["keepalive", "silent"])
 def test_two_thousand_idle_connections_cost_under_16_kib_each(mode: str) -> None:
     """``benchmarks/http_idle_memory.py``: the server's VmRSS growth per idle
