@@ -76,16 +76,17 @@ DOCUMENTED = {
     "mock": "Backend Clock Deadlock Domain_manager Flow MockEnv MockFlow MockListeningSocket "
     "MockNetwork Net Raise Return Run",
     "testing": "BACKENDS capture_traces describe_exc run transcript",
-    "interfaces": "IAlarm IAlarmClock IClock IClose IDatagramSocket IDomainManager IFd IFdPassing IFiles "
-    "IListeningSocket INetwork IShutdown ISignals ISink ISocket ISource IStreamSocket ITwoWay "
-    "IUnixNet",
+    "interfaces": "IAlarm IAlarmClock IClock IClose IDatagramSocket IDomainManager IFd "
+    "IFdPassing IFiles IListeningSocket INetwork IShutdown ISignals ISink ISocket ISource "
+    "IStreamSocket ITwoWay IUnixNet",
     "compat": "LegacyServer patch_all serve_socketserver_handler",
     "http": "FORBIDDEN_TRAILERS Body ClientDisconnected Handler HttpError Limits Request Responder "
     "Shedding format_date reason_phrase serve_connection",
     "wsgi": "AccessLog FileWrapper handler",
-    "protocols": "Alarm AlarmClock Buffer Clock Close DatagramSocket DomainManager Env Fd FdResource FileSource "
-    "ListeningSocket Network Resource SharedCounters SharedEvent SharedSemaphore Shutdown "
-    "ShutdownCommand Signals Sink Socket SockoptValue Source StreamSocket TwoWay",
+    "protocols": "Alarm AlarmClock Buffer Clock Close DatagramSocket DomainManager Env Fd "
+    "FdResource FileSource ListeningSocket Network Resource SharedCounters SharedEvent "
+    "SharedSemaphore Shutdown ShutdownCommand Signals Sink Socket SockoptValue Source "
+    "StreamSocket TwoWay",
 }
 
 

@@ -118,6 +118,7 @@ def _serve(
                 listing=opts.list_dirs,
                 log=log,
                 shed_at=_per_process(opts.max_connections, opts.workers),
+                access_log=access,
             )
         elif opts.service == "wsgi":
             assert wsgi_app is not None

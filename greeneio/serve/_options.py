@@ -201,12 +201,13 @@ def _parser() -> _Parser:
                 action="store_true",
                 help="gevent.monkey.patch_all() before the app is imported (blocking code)",
             )
-        if name == "wsgi":
+        if name in HTTP_SERVICES:
             sp.add_argument(
                 "--access-log",
-                default="-",
+                default="-" if name == "wsgi" else "off",
                 metavar="-|FILE|off",
-                help="one common-log-format line per request (default: - for stderr)",
+                help="one common-log-format line per response: - for stderr, a file to "
+                "append to, or off (default: " + ("- for stderr)" if name == "wsgi" else "off)"),
             )
     return p
 

@@ -13,7 +13,9 @@ outside. A request body (rare: a GET may carry one) is read and dropped
 before the answer, bounded by ``max_body``, chunked or not; a malformed one
 is refused by the engine with 400. A file's head and bytes leave in one
 flush: small files in one write, larger ones by ``sendfile`` under
-``TCP_CORK``.
+``TCP_CORK``. With an access log (``--access-log``), each response is a line
+in the common log format, written by ``wsgi.AccessLog`` (refused requests
+too); without one, a connection is served exactly as before.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from urllib.parse import quote, unquote_to_bytes
 
 from greeneio import Fs, Promise, Switch
 from greeneio import http as Http
-from greeneio.protocols import Clock
+from greeneio import wsgi as Wsgi
+from greeneio.protocols import AlarmClock
 
 __all__ = ["HELLO", "SERVER", "make_handler"]
 
@@ -51,29 +54,56 @@ log = logging.getLogger("greeneio-serve")
 
 def make_handler(
     root: str | None,
-    clock: Clock,
+    clock: AlarmClock,
     *,
     limits: Http.Limits | None = None,
     stop: Promise[Any] | None = None,
     listing: bool = False,
     log: logging.Logger = log,
     shed_at: int | None = None,
+    access_log: Wsgi.AccessLog | None = None,
 ) -> Callable[[Any, Any], None]:
     """The ``run_server`` connection handler: files under ``root`` (or the hello
     page), with the engine's ``limits`` measured on ``clock`` (``env.mono_clock``);
     ``stop`` starts the drain; ``listing`` lists directories without an index.
     ``shed_at`` (the connection limit of this process) turns on shedding: at
     the limit, the oldest connection without a complete request head is
-    closed so that new clients are answered (``Http.Shedding``)."""
+    closed so that new clients are answered (``Http.Shedding``).
+    ``access_log`` (a ``wsgi.AccessLog``) gets a common-log-format line per
+    response, refused requests included (its flusher timed on ``clock``);
+    ``TypeError`` if it is something else."""
+    if access_log is not None and not isinstance(access_log, Wsgi.AccessLog):
+        raise TypeError(
+            f"http.make_handler: access_log must be a wsgi.AccessLog, not {access_log!r}"
+        )
     app = StaticFiles(root, listing)
     shedding = Http.Shedding(shed_at) if shed_at is not None else None
 
-    def handler(flow: Any, _addr: Any) -> None:
-        Http.serve_connection(
-            flow, app, clock=clock, limits=limits, stop=stop, log=log, shedding=shedding
-        )
+    if access_log is None:  # no hook at all: the hello page's hot path stays as it was
 
-    return handler
+        def handler(flow: Any, _addr: Any) -> None:
+            Http.serve_connection(
+                flow, app, clock=clock, limits=limits, stop=stop, log=log, shedding=shedding
+            )
+
+        return handler
+
+    def logged(flow: Any, addr: Any) -> None:
+        def serve(on_response: Callable[[Http.Request | None, int, int], object]) -> None:
+            Http.serve_connection(
+                flow,
+                app,
+                clock=clock,
+                limits=limits,
+                stop=stop,
+                log=log,
+                on_response=on_response,
+                shedding=shedding,
+            )
+
+        access_log.run(addr, serve, clock=clock)
+
+    return logged
 
 
 class StaticFiles:
