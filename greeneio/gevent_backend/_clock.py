@@ -46,9 +46,9 @@ class _Alarm:
 class _Clock:
     __slots__ = ()
     _now: Callable[[], float]
-
-    def now(self) -> float:
-        return self._now()
+    #: ``now()`` is the C function itself (``time.time`` or ``time.monotonic``):
+    #: library timers read the clock on hot paths.
+    now: Callable[[], float]
 
     def sleep_until(self, t: float) -> None:
         # gevent timers run on the loop's cached time, so they may fire a
@@ -71,7 +71,7 @@ class WallClock(_Clock):
     """Seconds since the epoch (``time.time``)."""
 
     __slots__ = ()
-    _now = staticmethod(time.time)
+    _now = now = staticmethod(time.time)
 
     def __repr__(self) -> str:
         return "<wall clock>"
@@ -82,7 +82,7 @@ class MonoClock(_Clock):
     """Monotonic seconds (``time.monotonic``): use it for timeouts."""
 
     __slots__ = ()
-    _now = staticmethod(time.monotonic)
+    _now = now = staticmethod(time.monotonic)
 
     def __repr__(self) -> str:
         return "<monotonic clock>"

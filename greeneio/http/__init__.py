@@ -20,6 +20,9 @@ Theory of operation. Two sides, kept apart as in h11:
   characters; obs-fold), enforces :class:`Limits` on the bytes themselves,
   and decodes bodies (Content-Length, chunked with extensions and trailers).
   So a request gets the same answer however its bytes are split into reads.
+  A connection's last bodiless head is remembered, and the same bytes again
+  (a keep-alive client repeating itself) give a fresh copy of that request
+  without being parsed again; response heads built lately are remembered too.
   ``_response.py`` builds heads (checked: no response splitting), reason
   phrases, the cached ``Date``, chunk framing and error responses.
 * **The loop over one flow**: ``_connection.py``. It reads into the parser's

@@ -52,9 +52,9 @@ from typing import Final
 
 from greeneio import flow as Flow
 from greeneio import time as Time
-from greeneio._core import _greenlet
 from greeneio._core import cancel as Cancel
 from greeneio._core import fiber as Fiber
+from greeneio._core._greenlet import getcurrent
 from greeneio._core.args import bool_arg, callable_arg
 from greeneio._core.cancel import CancelContext, Cancelled
 from greeneio._core.promise import Promise
@@ -459,7 +459,7 @@ class Connection:
                     self.phase = _HEAD
                     if self.requests and limits.header_timeout is not None:
                         self.deadline = self.clock.now() + limits.header_timeout
-            elif self.requests and self.is_stopping():
+            elif self.requests and self.stopping:
                 return None  # idle between requests: closed at once
             self._fill()
 
@@ -525,7 +525,7 @@ class Connection:
         self.deadline = None if t is None else self.clock.now() + t
         if self.shedding is not None:
             self.shedding._idle(self)
-        return not (self.is_stopping() and not parser.buffered())
+        return not (self.stopping and not parser.buffered())
 
     def _watched(self, cc: CancelContext, request: Request, respond: Responder) -> None:
         """Run the handler in ``cc`` while a second fiber reads ahead and
@@ -564,9 +564,8 @@ class Connection:
                 watcher[0].cancel(_Finished())
 
     def is_stopping(self) -> bool:
-        """True once ``stop`` has resolved (seen here at once, before the fiber
-        that waits for it has run)."""
-        return self.stopping or (self.stop is not None and self.stop.is_resolved())
+        """True once ``stop`` has resolved (``stopping`` is set by the resolution itself)."""
+        return self.stopping
 
     def body_blocks_reuse(self) -> bool:
         """True if what is left of the request body will not be drained (so the
@@ -589,7 +588,7 @@ class Connection:
         try:
             # The provider itself (the flow was checked once, in serve_connection),
             # after the cancellation check that Flow.single_read would make.
-            _greenlet.current().cc.check()
+            getcurrent().cc.check()
             n = self.flow.single_read(view)
         except EOFError:
             parser.eof_received()
@@ -614,10 +613,12 @@ class Connection:
 
     def write(self, bufs: list[Buffer]) -> None:
         """Write all of ``bufs``, under the write timeout (reset by progress)."""
-        self._start_write()
-        flow = self.flow
+        self.phase = _WRITE
         t = self.limits.write_timeout
-        cc = _greenlet.current().cc
+        if t is not None:
+            self.deadline = self.clock.now() + t
+        flow = self.flow
+        cc = getcurrent().cc
         try:
             while True:
                 cc.check()

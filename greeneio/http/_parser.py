@@ -17,6 +17,12 @@ and never past its blank line, so
   waits in the buffer, unparsed, until :meth:`start_next` (responses go out
   in order).
 
+Parsing is a pure function of a head's bytes (and the limits), and a
+keep-alive client often sends the same head again and again (a poller, a
+health check, a proxy's pool, a benchmark): so the parser remembers the last
+bodiless head it accepted, and a head byte-for-byte equal to it is answered
+with a fresh copy of its request, without parsing or checking it again.
+
 Every refusal is an :class:`HttpError` carrying the status to answer with;
 after one, the connection must be closed (the parser is left in error).
 """
@@ -111,6 +117,7 @@ class RequestParser:
         "_head_start",
         "_line_end",
         "_ll",
+        "_memo",
         "_scan",
         "_start",
         "_state",
@@ -136,6 +143,7 @@ class RequestParser:
         self._body_seen = 0  # body bytes so far (for max_body)
         self._trailers: list[tuple[bytes, bytes]] = []
         self.request: Request | None = None
+        self._memo: tuple[bytes, Request] | None = None  # the last bodiless head, parsed
 
     # -- the input side ----------------------------------------------------------
 
@@ -216,6 +224,18 @@ class RequestParser:
         """
         if self._state != _HEAD:
             raise RuntimeError("RequestParser.next_request: the current request is not done")
+        memo = self._memo
+        if memo is not None and self._head_start < 0:
+            # The same head as last time, whole in the buffer? (It met the limits
+            # then; llhttp is at a head's start, where that one left it.)
+            head = memo[0]
+            s = self._start
+            if self._buf.startswith(head, s, self._end):
+                request = memo[1].copy()
+                self._start = s + len(head)
+                self.request = request
+                self._state = _DONE
+                return request
         try:
             return self._parse_head()
         except HttpError:
@@ -269,10 +289,10 @@ class RequestParser:
             if self._eof:
                 raise HttpError(400, "incomplete request head")
             return None
+        head_bytes = bytes(buf[start:head_end])
         self._feed(self._fed, head_end)
         if not self._head.complete:  # llhttp saw the blank line as something else
             raise HttpError(400, "malformed request head")
-        head_bytes = bytes(buf[start:head_end])
         if not clean_head(head_bytes):
             raise HttpError(400, "invalid character in request head")
         line = bytes(buf[start:line_end])
@@ -280,6 +300,10 @@ class RequestParser:
         self._start = head_end
         self._head_start = self._line_end = -1
         self.request = request
+        if request.content_length is None and not request.chunked and self._ll is not None:
+            self._memo = (head_bytes, request.copy())  # bodiless, llhttp kept: repeatable
+        else:
+            self._memo = None
         if request.chunked:
             self._state = _CHUNK_SIZE
             self._scan = head_end

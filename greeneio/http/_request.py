@@ -97,6 +97,22 @@ class Request:
         self.expect_continue = expect_continue
         self.trailers: list[tuple[bytes, bytes]] = []
 
+    def copy(self) -> Request:
+        """A new request with the same head (its own ``headers`` list; no body yet)."""
+        r = Request.__new__(Request)
+        r.method = self.method
+        r.target = self.target
+        r.path = self.path
+        r.query = self.query
+        r.version = self.version
+        r.headers = self.headers.copy()
+        r.keep_alive = self.keep_alive
+        r.content_length = self.content_length
+        r.chunked = self.chunked
+        r.expect_continue = self.expect_continue
+        r.trailers = []
+        return r
+
     def header(self, name: bytes) -> bytes | None:
         """The value of the field ``name`` (lower case), its lines joined with
         ``", "`` if repeated; ``None`` if absent."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final
 from greeneio import flow as Flow
 from greeneio._flows import Buffer
 from greeneio.http._request import Request
-from greeneio.http._response import LAST_CHUNK, HeadInfo, build_head, chunk_prefix
+from greeneio.http._response import LAST_CHUNK, chunk_prefix, head_block
 from greeneio.interfaces import ISocket
 from greeneio.net import _api as _net
 from greeneio.net.errors import InvalidOption
@@ -86,6 +86,12 @@ class Responder:
         """Begin the response: ``status`` (200-999) and ``headers`` as
         ``(name, value)`` bytes. ``Date`` is added unless given. ``ValueError``
         for a bad status or header; ``RuntimeError`` if already started."""
+        self._head = b"".join(self._begin(status, headers, None))
+
+    def _begin(
+        self, status: int, headers: Sequence[tuple[bytes, bytes]], length: int | None
+    ) -> list[bytes]:
+        # ``start``, with a Content-Length of ``length`` after ``headers`` unless None.
         if self.started:
             raise RuntimeError("Http.Responder.start: the response has already started")
         error = self._request.body.error
@@ -93,11 +99,11 @@ class Responder:
             raise error  # the request body was bad: that is the answer
         if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 999:
             raise ValueError(f"Http.Responder.start: status must be 200-999, not {status!r}")
-        info = HeadInfo()
-        parts = build_head(status, headers, info)
+        block, info = head_block(status, headers, length)
+        parts = [block]
         request = self._request
         conn = self._conn
-        if status in (204, 304):
+        if status == 204 or status == 304:
             self._no_body = True
         if info.content_length is not None:
             self._mode = _FIXED
@@ -113,7 +119,7 @@ class Responder:
             request.keep_alive
             and not info.close
             and self._mode != _UNTIL_CLOSE
-            and not conn.is_stopping()
+            and not conn.stopping
             and (conn.parser.body_done or not conn.body_blocks_reuse())
         )
         if not keep and not info.close:
@@ -123,10 +129,10 @@ class Responder:
         if not info.has_date:
             parts.append(conn.dates.line())
         parts.append(b"\r\n")
-        self._head = b"".join(parts)
         self.keep_alive = keep
         self.status = status
         self.started = True
+        return parts
 
     def _send(self, bufs: list[Buffer]) -> None:
         self.committed = True
@@ -250,16 +256,19 @@ class Responder:
         """A whole response in one write: ``start`` with a ``Content-Length`` for
         ``body`` (which ``headers`` must not hold; none for 204 and 304, which
         have no body), then the body."""
-        if status in (204, 304):
-            self.start(status, headers)
+        n = len(body)
+        if status == 204 or status == 304:
+            parts = self._begin(status, headers, None)
         else:
-            self.start(status, [*headers, (b"Content-Length", b"%d" % len(body))])
-            self._count(len(body))
+            parts = self._begin(status, headers, n)
+            self._left = 0  # the Content-Length is n: all of it goes now
+            self.sent = n
         self.finished = True
-        head, self._head = self._head, b""
-        if self._no_body or not body:
-            self._send([head])
-        elif len(body) <= 16384:
-            self._send([head + body])  # one buffer: one send()
+        self.committed = True
+        if self._no_body or not n:
+            self._conn.write([b"".join(parts)])
+        elif n <= 16384:
+            parts.append(body)
+            self._conn.write([b"".join(parts)])  # one buffer: one send()
         else:
-            self._send([head, body])
+            self._conn.write([b"".join(parts), body])

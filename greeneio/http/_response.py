@@ -21,6 +21,7 @@ __all__ = [
     "DateCache",
     "HeadInfo",
     "build_head",
+    "head_block",
     "chunk_prefix",
     "error_response",
     "format_date",
@@ -93,6 +94,38 @@ class HeadInfo:
         self.content_length: int | None = None
         self.close = False
         self.has_date = False
+
+
+#: Heads built lately, by ``(status, *headers)``: handlers tend to send the
+#: same few heads again and again. Bounded: emptied when full.
+_BLOCKS: dict[tuple[object, ...], tuple[bytes, HeadInfo]] = {}
+_MAX_BLOCKS: Final = 512
+
+
+def head_block(
+    status: int, headers: Sequence[tuple[bytes, bytes]], length: int | None = None
+) -> tuple[bytes, HeadInfo]:
+    """The status line and checked field lines of ``headers`` (and of a
+    ``Content-Length: length`` after them, unless ``length`` is None) as one
+    bytes without the blank line, and what they say about framing; as
+    :func:`build_head` (same errors), remembered for heads seen lately."""
+    try:
+        key = (status, length, *headers)
+        found = _BLOCKS.get(key)
+    except TypeError:  # a bytearray value, say: not hashable, not remembered
+        key = None
+        found = None
+    if found is not None:
+        return found
+    info = HeadInfo()
+    if length is not None:
+        headers = [*headers, (b"Content-Length", b"%d" % length)]
+    block = b"".join(build_head(status, headers, info))
+    if key is not None:
+        if len(_BLOCKS) >= _MAX_BLOCKS:
+            _BLOCKS.clear()
+        _BLOCKS[key] = (block, info)
+    return block, info
 
 
 def build_head(status: int, headers: Sequence[tuple[bytes, bytes]], info: HeadInfo) -> list[bytes]:

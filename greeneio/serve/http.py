@@ -114,9 +114,10 @@ class StaticFiles:
         self.listing = listing
 
     def __call__(self, request: Http.Request, respond: Http.Responder) -> None:
-        body = request.body
-        while body.read(65536):
-            pass  # a body is read and dropped: framing errors are refused (400) first
+        if request.content_length or request.chunked:
+            body = request.body
+            while body.read(65536):
+                pass  # a body is read and dropped: framing errors are refused (400) first
         method = request.method
         if method not in ("GET", "HEAD"):
             if method == "OPTIONS":
