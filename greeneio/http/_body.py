@@ -31,7 +31,9 @@ class Body:
 
     __slots__ = ("_conn", "_pending", "_request", "error")
 
-    def __init__(self, conn: Connection, request: Request) -> None:
+    def __init__(self, conn: Connection, request: Request | None) -> None:
+        # ``request`` None: the body of every bodiless request on ``conn`` (one
+        # object for all of them: it is empty, and never fails).
         self._conn = conn
         self._request = request
         self._pending = b""  # read past a line's end by readline
@@ -67,8 +69,10 @@ class Body:
     def _continue(self) -> None:
         conn = self._conn
         responder = conn.responder
+        request = self._request
         if (
-            self._request.expect_continue
+            request is not None
+            and request.expect_continue
             and not conn.continue_sent
             and not (responder is not None and responder.started)
         ):
@@ -119,7 +123,8 @@ class Body:
         """Read and drop what is left, if little is (keeps the connection); True
         if the body ended."""
         conn = self._conn
-        if self._request.expect_continue and not conn.continue_sent:
+        request = self._request
+        if request is not None and request.expect_continue and not conn.continue_sent:
             return False  # the client may be waiting for a 100 that will not come
         left = DRAIN_LIMIT
         try:

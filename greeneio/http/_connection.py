@@ -219,6 +219,7 @@ class Connection:
         "handler",
         "limits",
         "log",
+        "no_body",
         "on_response",
         "parser",
         "phase",
@@ -232,6 +233,7 @@ class Connection:
         "stopping",
         "sw",
         "tick",
+        "waiting_since",
     )
 
     def __init__(
@@ -273,14 +275,18 @@ class Connection:
         self.tick = 0.0  # the shortest timeout: the alarm rings at least this often
         self.close_idle_at: float | None = None  # once stopping: close if idle from then
         self.stop_entry: _StopEntry | None = None
+        #: When it began waiting for a request head (None while a request runs).
+        self.waiting_since: float | None = None
+        self.no_body = Body(self, None)  # the body of every bodiless request
 
     # -- the fiber's life ----------------------------------------------------
 
     def run(self) -> None:
         self._nodelay()
         limits = self.limits
+        now = self.waiting_since = self.clock.now()
         if limits.header_timeout is not None:
-            self.deadline = self.clock.now() + limits.header_timeout
+            self.deadline = now + limits.header_timeout
         shedding = self.shedding
         try:
             try:
@@ -449,8 +455,7 @@ class Connection:
                 self._refuse(e)
                 return None
             if request is not None:
-                if self.shedding is not None:
-                    self.shedding._got_head(self)
+                self.waiting_since = None
                 return request
             if parser.eof:
                 return None
@@ -469,7 +474,10 @@ class Connection:
         self.deadline = None
         self.continue_sent = False
         responder = self.responder = Responder(self, request)
-        body = request.body = Body(self, request)
+        if request.content_length or request.chunked:
+            body = request.body = Body(self, request)
+        else:
+            body = request.body = self.no_body
         try:
             if self.cancel_on_disconnect and self.parser.body_done:
                 Cancel.sub(lambda cc: self._watched(cc, request, responder))
@@ -521,10 +529,10 @@ class Connection:
         self.requests += 1
         self.responder = None
         self.phase = _IDLE
+        now = self.clock.now()
+        self.waiting_since = now
         t = self.limits.keepalive_timeout
-        self.deadline = None if t is None else self.clock.now() + t
-        if self.shedding is not None:
-            self.shedding._idle(self)
+        self.deadline = None if t is None else now + t
         return not (self.stopping and not parser.buffered())
 
     def _watched(self, cc: CancelContext, request: Request, respond: Responder) -> None:

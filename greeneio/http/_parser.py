@@ -156,6 +156,10 @@ class RequestParser:
         """
         buf = self._buf
         state = self._state
+        if state == _HEAD and self._start == self._end and len(buf) <= SHRINK_ABOVE:
+            # The usual case, between requests: the whole (small) buffer is free.
+            self._start = self._end = self._fed = self._scan = 0
+            return memoryview(buf)
         if self._start == self._end:  # all consumed: start from the beginning
             self._start = self._end = self._fed = self._scan = 0
             if state == _HEAD and len(buf) > SHRINK_ABOVE:

@@ -97,7 +97,11 @@ class Responder:
         error = self._request.body.error
         if error is not None:
             raise error  # the request body was bad: that is the answer
-        if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 999:
+        if status.__class__ is not int and (
+            isinstance(status, bool) or not isinstance(status, int)
+        ):
+            raise ValueError(f"Http.Responder.start: status must be 200-999, not {status!r}")
+        if not 200 <= status <= 999:
             raise ValueError(f"Http.Responder.start: status must be 200-999, not {status!r}")
         block, info = head_block(status, headers, length)
         parts = [block]

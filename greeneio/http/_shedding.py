@@ -29,37 +29,38 @@ class Shedding:
     backlog: each new connection frees a slot for the next. ``shed`` counts them.
     """
 
-    __slots__ = ("_active", "_waiting", "limit", "shed")
+    __slots__ = ("_conns", "limit", "shed")
+
+    # Nothing is done per request: a connection says when it began waiting for
+    # a head (``waiting_since``, a clock reading; None while a request runs),
+    # and the victim is looked for only when the limit is reached.
 
     def __init__(self, limit: int) -> None:
         self.limit = int_arg(limit, "Http.Shedding", "limit", min=1)
-        self._active = 0
-        self._waiting: dict[Connection, None] = {}  # oldest first
+        self._conns: dict[Connection, None] = {}  # oldest first
         #: Connections closed to make room, so far.
         self.shed = 0
 
     def _enter(self, conn: Connection) -> None:
-        self._active += 1
-        if self._active >= self.limit:
-            for victim in self._waiting:
-                cc = victim.cc
-                if cc is not None and not cc.finished:
-                    del self._waiting[victim]
-                    self.shed += 1
-                    victim.expired = victim.phase
-                    cc.cancel(Shed("closed to make room for a new connection"))
-                    break
-        self._waiting[conn] = None
+        conns = self._conns
+        if len(conns) + 1 >= self.limit:
+            victim = None
+            since = 0.0
+            for c in conns:  # the one waiting longest; of equals, the oldest
+                t = c.waiting_since
+                if t is not None and (victim is None or t < since):
+                    cc = c.cc
+                    if cc is not None and not cc.finished and cc.reason is None:
+                        victim, since = c, t
+            if victim is not None:
+                assert victim.cc is not None
+                self.shed += 1
+                victim.expired = victim.phase
+                victim.cc.cancel(Shed("closed to make room for a new connection"))
+        conns[conn] = None
 
     def _leave(self, conn: Connection) -> None:
-        self._active -= 1
-        self._waiting.pop(conn, None)
-
-    def _got_head(self, conn: Connection) -> None:
-        self._waiting.pop(conn, None)
-
-    def _idle(self, conn: Connection) -> None:
-        self._waiting[conn] = None
+        self._conns.pop(conn, None)
 
     def __repr__(self) -> str:
-        return f"<Http.Shedding {self._active}/{self.limit}, {self.shed} shed>"
+        return f"<Http.Shedding {len(self._conns)}/{self.limit}, {self.shed} shed>"
