@@ -631,6 +631,8 @@ class Connection:
             while True:
                 cc.check()
                 n = flow.single_write(bufs)
+                if len(bufs) == 1 and n == len(bufs[0]):
+                    return  # the usual case: one buffer, all sent
                 while n:
                     first = bufs[0]
                     if n >= len(first):

@@ -45,6 +45,7 @@ SERVER = b"greeneio-serve"
 ALLOW = b"GET, HEAD, OPTIONS"
 _TEXT = (b"Content-Type", b"text/plain; charset=utf-8")
 _SERVER = (b"Server", SERVER)
+_HELLO_HEADERS = (_SERVER, (b"Content-Type", b"text/html; charset=utf-8"))
 #: Files up to this size are read whole and sent in one write with their head.
 SMALL_FILE = 65536
 _RANGE_RE = re.compile(rb"bytes=[ \t]*([0-9]*)[ \t]*-[ \t]*([0-9]*)[ \t]*", re.I)
@@ -127,7 +128,7 @@ class StaticFiles:
             return
         if self.root is None:
             if request.path == b"/":
-                respond.send(200, [_SERVER, (b"Content-Type", b"text/html; charset=utf-8")], HELLO)
+                respond.send(200, _HELLO_HEADERS, HELLO)
             else:
                 _plain(respond, 404, b"Not Found\n")
             return
