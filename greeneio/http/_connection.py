@@ -444,7 +444,6 @@ class Connection:
 
     def _next_request(self) -> Request | None:
         parser = self.parser
-        limits = self.limits
         if not parser.buffered():
             self._fill()  # the usual case: nothing pipelined, so read first
         while True:
@@ -462,8 +461,9 @@ class Connection:
             if parser.head_started():
                 if self.phase != _HEAD:
                     self.phase = _HEAD
-                    if self.requests and limits.header_timeout is not None:
-                        self.deadline = self.clock.now() + limits.header_timeout
+                    t = self.limits.header_timeout
+                    if self.requests and t is not None:
+                        self.deadline = self.clock.now() + t
             elif self.requests and self.stopping:
                 return None  # idle between requests: closed at once
             self._fill()
@@ -596,7 +596,9 @@ class Connection:
         try:
             # The provider itself (the flow was checked once, in serve_connection),
             # after the cancellation check that Flow.single_read would make.
-            getcurrent().cc.check()
+            cc = getcurrent().cc
+            if cc.reason is not None or cc.finished:
+                cc.check()
             n = self.flow.single_read(view)
         except EOFError:
             parser.eof_received()

@@ -261,6 +261,42 @@ class Responder:
         ``body`` (which ``headers`` must not hold; none for 204 and 304, which
         have no body), then the body."""
         n = len(body)
+        conn = self._conn
+        request = self._request
+        if (
+            status.__class__ is int
+            and 200 <= status < 300
+            and status != 204
+            and not self.started
+            and not self._no_body
+            and request.keep_alive
+            and not conn.stopping
+            and conn.parser.body_done
+            and 0 < n <= 16384
+        ):
+            # The usual answer, kept alive: what _begin would decide, decided at
+            # once (a bodiless request has no body error; a 2xx other than 204
+            # has a body).
+            block, info = head_block(status, headers, n)
+            if not info.close and not info.has_date:
+                self.started = self.finished = self.committed = self.keep_alive = True
+                self.status = status
+                self._mode = _FIXED
+                self.sent = n
+                conn.write(
+                    [
+                        b"".join(
+                            (
+                                block,
+                                b"" if request.version == (1, 1) else b"Connection: keep-alive\r\n",
+                                conn.dates.line(),
+                                b"\r\n",
+                                body,
+                            )
+                        )
+                    ]
+                )
+                return
         if status == 204 or status == 304:
             parts = self._begin(status, headers, None)
         else:
