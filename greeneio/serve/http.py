@@ -21,6 +21,7 @@ too); without one, a connection is served exactly as before.
 from __future__ import annotations
 
 import email.utils
+import errno
 import functools
 import html
 import logging
@@ -30,7 +31,7 @@ import posixpath
 import re
 import stat
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote, unquote_to_bytes
 
 from greeneio import Fs, Promise, Switch
@@ -140,59 +141,90 @@ class StaticFiles:
         if found is None:
             _plain(respond, 404, b"Not Found\n")
             return
-        real, st = found
-        if stat.S_ISDIR(st.st_mode):
-            if not request.path.endswith(b"/"):
-                location = request.path + b"/" + (b"?" + request.query if request.query else b"")
-                _plain(respond, 301, b"Moved Permanently\n", (b"Location", location))
+        real, fd, st = found
+        try:
+            if stat.S_ISREG(st.st_mode):
+                _send_opened(request, respond, real, fd, st)
                 return
-            index = os.path.join(real, "index.html")
-            try:
-                st = os.stat(index)
-            except OSError:
-                if self.listing:
-                    _listing(respond, request, real)
-                else:
-                    _plain(respond, 404, b"Not Found\n")
-                return
-            real = index
-        if not stat.S_ISREG(st.st_mode):
-            _plain(respond, 404, b"Not Found\n")
+        finally:
+            os.close(fd)
+        if not stat.S_ISDIR(st.st_mode):
+            _plain(respond, 404, b"Not Found\n")  # a FIFO, a device: not served
             return
-        _send_file(request, respond, real)
+        if not request.path.endswith(b"/"):
+            location = request.path + b"/" + (b"?" + request.query if request.query else b"")
+            _plain(respond, 301, b"Moved Permanently\n", (b"Location", location))
+            return
+        index = _resolve(self.root, request.path + b"index.html")  # checked like any path
+        if index is not None:
+            index_path, fd, st = index
+            try:
+                if stat.S_ISREG(st.st_mode):
+                    _send_opened(request, respond, index_path, fd, st)
+                    return
+            finally:
+                os.close(fd)
+        if self.listing:
+            _listing(respond, request, real)
+        else:
+            _plain(respond, 404, b"Not Found\n")
 
 
 def _plain(respond: Http.Responder, status: int, body: bytes, *extra: tuple[bytes, bytes]) -> None:
     respond.send(status, [_SERVER, _TEXT, *extra], body)
 
 
-def _resolve(root: str, path: bytes) -> tuple[str, os.stat_result] | None:
-    """The real path under ``root`` that ``path`` (percent-encoded) names, and
-    its ``stat``; None if it is not a clean path, does not exist, or leaves the
-    root through a symlink (``..`` is resolved against ``/`` first, as nginx does)."""
+#: How ``_resolve`` opens what a path names: never a symlink (it is checked
+#: first), never blocking (a FIFO), for reading.
+_OPEN_FLAGS: Final = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+
+
+def _resolve(root: str, path: bytes) -> tuple[str, int, os.stat_result] | None:
+    """The real path under ``root`` that ``path`` (percent-encoded) names,
+    opened (the caller closes the descriptor), and its ``fstat``; None if it is
+    not a clean path, does not exist, or leaves the root through a symlink
+    (``..`` is resolved against ``/`` first, as nginx does). What is served is
+    what was opened here: the last component is opened, not looked up first."""
+    plain = b"%" not in path and b"/." not in path and b"//" not in path
     try:
-        decoded = unquote_to_bytes(path).decode("utf-8")
+        decoded = (path if plain else unquote_to_bytes(path)).decode("utf-8")
     except UnicodeDecodeError:
         return None
     if "\0" in decoded or not decoded.startswith("/"):
         return None
     current = root
     inside = root.rstrip("/") + "/"
-    st = None
+    # A plain path (nothing escaped, no dot segment, no empty one) is already
+    # what normpath would make of it.
+    parts = [p for p in (decoded if plain else posixpath.normpath(decoded)).split("/") if p]
     try:
-        for part in posixpath.normpath(decoded).split("/"):
-            if not part:
-                continue
+        for i, part in enumerate(parts):
             current = inside + part if current == root else f"{current}/{part}"
+            if i == len(parts) - 1:
+                try:
+                    fd = os.open(current, _OPEN_FLAGS)
+                except OSError as e:
+                    if e.errno != errno.ELOOP:
+                        raise
+                else:
+                    return current, fd, _fstat(fd)
             st = os.lstat(current)
             if stat.S_ISLNK(st.st_mode):  # follow it, and check where it leads
                 current = os.path.realpath(current)
                 if current != root and not current.startswith(inside):
                     return None
-                st = os.stat(current)
-        return current, st if st is not None else os.stat(root)
+        fd = os.open(current, _OPEN_FLAGS & ~os.O_NOFOLLOW)  # the root, or a checked link
+        return current, fd, _fstat(fd)
     except OSError:
         return None
+
+
+def _fstat(fd: int) -> os.stat_result:
+    try:
+        return os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
 
 
 @functools.lru_cache(maxsize=256)
@@ -205,8 +237,16 @@ def _last_modified(mtime: int) -> bytes:
     return Http.format_date(mtime).encode("ascii")
 
 
-def _etag(st: os.stat_result) -> bytes:
-    return b'"%x-%x"' % (st.st_mtime_ns // 1000, st.st_size)
+@functools.lru_cache(maxsize=1024)
+def _file_headers(
+    path: str, mtime_ns: int, size: int
+) -> tuple[tuple[tuple[bytes, bytes], ...], tuple[tuple[bytes, bytes], ...]]:
+    """A file's response headers for this version of it (its mtime and size):
+    those of a 304 (Server, Last-Modified, ETag), and those of a 200."""
+    etag = b'"%x-%x"' % (mtime_ns // 1000, size)
+    validators = (_SERVER, (b"Last-Modified", _last_modified(mtime_ns // 10**9)), (b"ETag", etag))
+    content_type = _content_type(os.path.splitext(path)[1].lower())
+    return validators, (*validators, (b"Content-Type", content_type), (b"Accept-Ranges", b"bytes"))
 
 
 def _http_time(value: bytes) -> int | None:
@@ -238,12 +278,25 @@ def _etag_listed(field: bytes, etag: bytes, *, weak: bool) -> bool:
     return False
 
 
-def _not_modified(request: Http.Request, etag: bytes, mtime: int) -> bool:
+_CONDITIONAL = frozenset((b"if-none-match", b"if-modified-since", b"range", b"if-range"))
+
+
+def _conditionals(request: Http.Request) -> dict[bytes, bytes]:
+    """The request's conditional and range fields, in one pass over its head
+    (a repeated field's lines joined with ``", "``, as ``Request.header`` does)."""
+    found: dict[bytes, bytes] = {}
+    for name, value in request.headers:
+        if name in _CONDITIONAL:
+            found[name] = found[name] + b", " + value if name in found else value
+    return found
+
+
+def _not_modified(cond: dict[bytes, bytes], etag: bytes, mtime: int) -> bool:
     """RFC 9110 §13.2.2: If-None-Match, else If-Modified-Since."""
-    inm = request.header(b"if-none-match")
+    inm = cond.get(b"if-none-match")
     if inm is not None:
         return _etag_listed(inm, etag, weak=True)
-    ims = request.header(b"if-modified-since")
+    ims = cond.get(b"if-modified-since")
     if ims is not None:
         t = _http_time(ims)
         return t is not None and mtime <= t
@@ -251,14 +304,14 @@ def _not_modified(request: Http.Request, etag: bytes, mtime: int) -> bool:
 
 
 def _byte_range(
-    request: Http.Request, size: int, etag: bytes, mtime: int
+    cond: dict[bytes, bytes], method: str, size: int, etag: bytes, mtime: int
 ) -> tuple[int, int] | None:
     """The single range ``(first, last)`` to send, ``(-1, -1)`` if the range
     cannot be satisfied (416), or None to send the whole file."""
-    value = request.header(b"range")
-    if value is None or request.method != "GET":
+    value = cond.get(b"range")
+    if value is None or method != "GET":
         return None
-    if_range = request.header(b"if-range")
+    if_range = cond.get(b"if-range")
     if if_range is not None:
         if if_range.startswith((b'"', b"W/")):
             if not _etag_listed(if_range, etag, weak=False):
@@ -285,32 +338,23 @@ def _byte_range(
     return (start, min(end, size - 1))
 
 
-def _send_file(request: Http.Request, respond: Http.Responder, path: str) -> None:
-    # Opened first, and described by fstat: what is sent is what was opened. A
-    # small file is read and sent with its head in one write; a larger one goes
-    # by sendfile from Fs.open_in.
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        _plain(respond, 404, b"Not Found\n")
-        return
-    try:
-        st = os.fstat(fd)
-        size = st.st_size
-        small = os.read(fd, size) if size <= SMALL_FILE and request.method == "GET" else None
-    finally:
-        os.close(fd)
+def _send_opened(
+    request: Http.Request, respond: Http.Responder, path: str, fd: int, st: os.stat_result
+) -> None:
+    # Described by fstat: what is sent is what was opened. A small file is
+    # read and sent with its head in one write; a larger one goes by sendfile
+    # from Fs.open_in.
+    size = st.st_size
+    small = os.read(fd, size) if size <= SMALL_FILE and request.method == "GET" else None
     mtime = int(st.st_mtime)
-    etag = _etag(st)
-    headers = [_SERVER, (b"Last-Modified", _last_modified(mtime)), (b"ETag", etag)]
-    if _not_modified(request, etag, mtime):
-        respond.send(304, headers)
+    validators, full = _file_headers(path, st.st_mtime_ns, size)
+    etag = validators[2][1]
+    cond = _conditionals(request)
+    if cond and _not_modified(cond, etag, mtime):
+        respond.send(304, validators)
         return
-    headers += [
-        (b"Content-Type", _content_type(os.path.splitext(path)[1].lower())),
-        (b"Accept-Ranges", b"bytes"),
-    ]
-    span = _byte_range(request, size, etag, mtime)
+    headers = list(full)
+    span = _byte_range(cond, request.method, size, etag, mtime) if cond else None
     if span == (-1, -1):
         headers.append((b"Content-Range", b"bytes */%d" % size))
         respond.send(416, headers, b"Range Not Satisfiable\n")
@@ -324,7 +368,8 @@ def _send_file(request: Http.Request, respond: Http.Responder, path: str) -> Non
         respond.start(status, [*headers, (b"Content-Length", b"%d" % (last + 1 - first))])
         respond.finish()
     elif small is not None and len(small) == size:
-        respond.send(status, headers, small[first : last + 1])
+        whole = last + 1 - first == size
+        respond.send(status, headers, small if whole else small[first : last + 1])
     else:
         with Switch() as sw:
             try:

@@ -466,3 +466,43 @@ def test_sigterm_finishes_in_flight_requests_and_closes_idle_ones_at_once(tmp_pa
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# -- what the root holds besides plain files ----------------------------------------
+
+
+def test_symlinks_are_served_only_while_they_stay_inside_the_root(tmp_path):
+    root = tmp_path / "root"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "a.txt").write_bytes(b"inside\n")
+    (tmp_path / "secret.txt").write_bytes(b"outside\n")
+    (tmp_path / "outdir").mkdir()
+    (tmp_path / "outdir" / "index.html").write_bytes(b"outside index\n")
+    (root / "alias.txt").symlink_to(root / "docs" / "a.txt")  # inside: served
+    (root / "linkdir").symlink_to(root / "docs")  # a directory link, inside
+    (root / "leak.txt").symlink_to(tmp_path / "secret.txt")  # out: 404
+    (root / "leakdir").symlink_to(tmp_path / "outdir")
+    (root / "trap").mkdir()
+    (root / "trap" / "index.html").symlink_to(tmp_path / "secret.txt")  # an index out
+    os.mkfifo(root / "fifo")  # opened, it would block a reader: never served
+    with running("--root", str(root)) as (proc, port):
+        srv = Server(proc, port, root)
+        got = {
+            path: (r.status, r.body)
+            for path in (
+                "/alias.txt",
+                "/linkdir/a.txt",
+                "/leak.txt",
+                "/leakdir/",
+                "/trap/",
+                "/fifo",
+            )
+            for (r,) in [exchange(srv, req(path))]
+        }
+        proc.send_signal(signal.SIGTERM)
+        _, log = proc.communicate(timeout=20)
+    assert got["/alias.txt"] == (200, b"inside\n")
+    assert got["/linkdir/a.txt"] == (200, b"inside\n")
+    for path in ("/leak.txt", "/leakdir/", "/trap/", "/fifo"):
+        assert got[path][0] == 404 and b"outside" not in got[path][1], path
+    assert proc.returncode == 0, log
