@@ -38,6 +38,7 @@ from greeneio import Fs, Promise, Switch
 from greeneio import http as Http
 from greeneio import wsgi as Wsgi
 from greeneio.protocols import AlarmClock
+from greeneio.serve._file_cache import FileCache
 
 __all__ = ["HELLO", "SERVER", "make_handler"]
 
@@ -114,6 +115,7 @@ class StaticFiles:
     def __init__(self, root: str | None, listing: bool = False) -> None:
         self.root = os.path.realpath(root) if root is not None else None
         self.listing = listing
+        self.cache = FileCache()
 
     def __call__(self, request: Http.Request, respond: Http.Responder) -> None:
         if request.content_length or request.chunked:
@@ -137,14 +139,22 @@ class StaticFiles:
 
     def _serve_path(self, request: Http.Request, respond: Http.Responder) -> None:
         assert self.root is not None
-        found = _resolve(self.root, request.path)
+        path = request.path
+        if request.method == "GET":
+            kept = self.cache.get(path)
+            if kept is not None:
+                _answer(request, respond, *kept)
+                return
+        found = _resolve(self.root, path)
         if found is None:
             _plain(respond, 404, b"Not Found\n")
             return
         real, fd, st = found
         try:
             if stat.S_ISREG(st.st_mode):
-                _send_opened(request, respond, real, fd, st)
+                data = _send_opened(request, respond, real, fd, st)
+                if data is not None and real == self.root + path.decode("utf-8", "replace"):
+                    self.cache.put(path, real, st, data)  # named directly: no link on the way
                 return
         finally:
             os.close(fd)
@@ -340,16 +350,32 @@ def _byte_range(
 
 def _send_opened(
     request: Http.Request, respond: Http.Responder, path: str, fd: int, st: os.stat_result
-) -> None:
-    # Described by fstat: what is sent is what was opened. A small file is
-    # read and sent with its head in one write; a larger one goes by sendfile
-    # from Fs.open_in.
+) -> bytes | None:
+    """Answer with the file open on ``fd`` (``st`` its fstat: what is sent is
+    what was opened); the bytes of a small file read whole, else None."""
     size = st.st_size
     small = os.read(fd, size) if size <= SMALL_FILE and request.method == "GET" else None
-    mtime = int(st.st_mtime)
+    _answer(request, respond, path, st, small)
+    return small if small is not None and len(small) == size else None
+
+
+def _answer(
+    request: Http.Request,
+    respond: Http.Responder,
+    path: str,
+    st: os.stat_result,
+    small: bytes | None,
+) -> None:
+    # A small file (``small``: its bytes) goes with its head in one write; a
+    # larger one by sendfile from Fs.open_in.
+    size = st.st_size
     validators, full = _file_headers(path, st.st_mtime_ns, size)
-    etag = validators[2][1]
     cond = _conditionals(request)
+    if not cond and small is not None and len(small) == size and request.method == "GET":
+        respond.send(200, full, small)  # the usual request: the whole small file
+        return
+    mtime = int(st.st_mtime)
+    etag = validators[2][1]
     if cond and _not_modified(cond, etag, mtime):
         respond.send(304, validators)
         return

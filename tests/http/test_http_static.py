@@ -506,3 +506,36 @@ def test_symlinks_are_served_only_while_they_stay_inside_the_root(tmp_path):
     for path in ("/leak.txt", "/leakdir/", "/trap/", "/fifo"):
         assert got[path][0] == 404 and b"outside" not in got[path][1], path
     assert proc.returncode == 0, log
+
+
+def test_a_small_file_served_from_memory_is_checked_on_every_request(tmp_path):
+    # The service keeps small files' bytes; each use is checked against the file
+    # itself: rewritten (even to the same size), replaced by a link out of the
+    # root, or removed, the next request sees it at once.
+    root = tmp_path / "root"
+    root.mkdir()
+    page = root / "page.txt"
+    page.write_bytes(b"version 1\n")
+    (tmp_path / "secret.txt").write_bytes(b"outside\n")
+    with running("--root", str(root)) as (proc, port):
+        srv = Server(proc, port, root)
+
+        def get() -> tuple[int, bytes]:
+            (r,) = exchange(srv, req("/page.txt"))
+            return r.status, r.body
+
+        first = [get(), get()]  # read, then from memory
+        page.write_bytes(b"version 2\n")  # the same size
+        second = get()
+        page.unlink()
+        page.symlink_to(tmp_path / "secret.txt")
+        third = get()
+        page.unlink()
+        fourth = get()
+        proc.send_signal(signal.SIGTERM)
+        _, log = proc.communicate(timeout=20)
+    assert first == [(200, b"version 1\n")] * 2
+    assert second == (200, b"version 2\n")
+    assert third[0] == 404 and b"outside" not in third[1]
+    assert fourth[0] == 404
+    assert proc.returncode == 0, log
