@@ -265,7 +265,7 @@ class Connection:
         self.phase = _IDLE
         self.deadline: float | None = None
         self.expired = _IDLE
-        self.progress_mark = 0  # what a copy had sent when the watchdog last looked
+        self.progress_mark = 0  # what a copy had sent when the alarm last looked
         self.probe: Callable[[], int] | None = None  # bytes sent by a copy in progress
         self.requests = 0
         self.responder: Responder | None = None

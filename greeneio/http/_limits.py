@@ -62,7 +62,7 @@ class Limits:
                 int_arg(v, "Http.Limits", f.name, min=1 if f.name != "max_body" else 0)
 
     def timeouts(self) -> list[float]:
-        """The timeouts that are on (the watchdog never sleeps past the shortest)."""
+        """The timeouts that are on (the alarm never rings later than the shortest)."""
         return [
             t
             for t in (

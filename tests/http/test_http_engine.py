@@ -501,7 +501,7 @@ def test_a_full_server_sheds_the_oldest_connection_without_a_head():
     from greeneio import Fiber, Switch
     from greeneio.mock import Backend
 
-    shedding = Http.Shedding(3)
+    shedding = Http.Shedding(3, min_wait=0)
     slow_a = ScriptedFlow([b"GET / HT"], hang=True)  # slowloris
     idle_b = ScriptedFlow([get("/b")], hang=True)  # keep-alive, then idle
     slow_c = ScriptedFlow([b"GET / HTTP/1.1\r\nX-"], hang=True)
@@ -537,3 +537,49 @@ def test_a_full_server_sheds_the_oldest_connection_without_a_head():
     assert normal.out.startswith(b"HTTP/1.1 200 ") and b"hello /d" in normal.out
     assert ended == {"a": 0, "b": 0, "c": 10, "d": 0}  # c: its header timeout
     assert shedding.shed == 2
+
+
+def test_at_the_limit_a_connection_is_shed_once_it_has_waited_min_wait():
+    # Busy keep-alive clients, idle for a moment between two requests, are left
+    # alone even at the limit; the one waiting longest goes once it has waited
+    # min_wait (1 s), found by an alarm: a full server accepts no one until then.
+    from greeneio import Fiber, Switch, Time
+    from greeneio.mock import Backend
+
+    shedding = Http.Shedding(2)
+    idle = ScriptedFlow([get("/a")], hang=True)  # answered at 0, then idle
+    late = ScriptedFlow([get("/b")], hang=True)  # answered at 0.5, then idle
+    ended = {}
+    seen = []
+
+    def main(env):
+        def conn(name, flow):
+            flow.clock = env.mono_clock
+            Http.serve_connection(flow, hello, clock=env.mono_clock, shedding=shedding)
+            ended[name] = env.mono_clock.now()
+
+        with Switch() as sw:
+            Fiber.fork(conn, "idle", idle, sw=sw)
+            Time.sleep(env.mono_clock, 0.5)
+            Fiber.fork(conn, "late", late, sw=sw)  # the limit; idle has waited 0.5 s only
+            Time.sleep(env.mono_clock, 0.4)
+            seen.append((shedding.shed, dict(ended)))
+            Time.sleep(env.mono_clock, 0.2)  # past 1.0: idle has waited 1 s
+            seen.append((shedding.shed, dict(ended)))
+            Time.sleep(env.mono_clock, 1.0)  # one connection left: below the limit
+            seen.append((shedding.shed, dict(ended)))
+            sw.fail(RuntimeError("done"))
+
+    with pytest.raises(RuntimeError, match="done"):
+        Backend.run_full(main)
+    assert seen == [(0, {}), (1, {"idle": 1.0}), (1, {"idle": 1.0})]
+    assert idle.out.count(b"HTTP/1.1 200 ") == 1 and late.out.count(b"HTTP/1.1 200 ") == 1
+
+
+def test_shedding_checks_its_arguments():
+    with pytest.raises(TypeError, match="min_wait"):
+        Http.Shedding(3, min_wait="1")
+    with pytest.raises(ValueError, match="min_wait"):
+        Http.Shedding(3, min_wait=-1)
+    with pytest.raises(ValueError, match="limit"):
+        Http.Shedding(0)
