@@ -631,7 +631,8 @@ class Connection:
         cc = getcurrent().cc
         try:
             while True:
-                cc.check()
+                if cc.reason is not None or cc.finished:
+                    cc.check()
                 n = flow.single_write(bufs)
                 if len(bufs) == 1 and n == len(bufs[0]):
                     return  # the usual case: one buffer, all sent

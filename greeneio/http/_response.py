@@ -100,6 +100,9 @@ class HeadInfo:
 #: same few heads again and again. Bounded: emptied when full.
 _BLOCKS: dict[tuple[object, ...], tuple[bytes, HeadInfo]] = {}
 _MAX_BLOCKS: Final = 512
+#: The last call whose headers were a tuple of bytes pairs (immutable, so the
+#: same object means the same headers): ``(headers, status, length, result)``.
+_LAST: tuple[object, int, int | None, tuple[bytes, HeadInfo] | None] = ((), 0, None, None)
 
 
 def head_block(
@@ -109,23 +112,30 @@ def head_block(
     ``Content-Length: length`` after them, unless ``length`` is None) as one
     bytes without the blank line, and what they say about framing; as
     :func:`build_head` (same errors), remembered for heads seen lately."""
+    global _LAST
+    last = _LAST
+    if headers is last[0] and status == last[1] and length == last[2]:
+        assert last[3] is not None
+        return last[3]  # the same immutable headers as the last call (a constant)
     try:
         key = (status, length, *headers)
         found = _BLOCKS.get(key)
     except TypeError:  # a bytearray value, say: not hashable, not remembered
         key = None
         found = None
-    if found is not None:
-        return found
-    info = HeadInfo()
-    if length is not None:
-        headers = [*headers, (b"Content-Length", b"%d" % length)]
-    block = b"".join(build_head(status, headers, info))
-    if key is not None:
-        if len(_BLOCKS) >= _MAX_BLOCKS:
-            _BLOCKS.clear()
-        _BLOCKS[key] = (block, info)
-    return block, info
+    if found is None:
+        info = HeadInfo()
+        fields = headers if length is None else [*headers, (b"Content-Length", b"%d" % length)]
+        found = (b"".join(build_head(status, fields, info)), info)
+        if key is not None:
+            if len(_BLOCKS) >= _MAX_BLOCKS:
+                _BLOCKS.clear()
+            _BLOCKS[key] = found
+    if type(headers) is tuple and all(
+        type(f) is tuple and type(f[0]) is bytes and type(f[1]) is bytes for f in headers
+    ):
+        _LAST = (headers, status, length, found)
+    return found
 
 
 def build_head(status: int, headers: Sequence[tuple[bytes, bytes]], info: HeadInfo) -> list[bytes]:

@@ -116,3 +116,15 @@ def test_date_is_fresh_in_every_response_even_with_a_remembered_head() -> None:
     s = serve([GET, GET], app)
     assert [r.status for r in s.responses] == [200, 200]
     assert all(r.header(b"date") for r in s.responses)
+
+
+def test_a_headers_list_changed_in_place_gives_the_new_head() -> None:
+    headers = [(b"X-A", b"1")]
+    first, _ = head_block(200, headers, 1)
+    headers[0] = (b"X-A", b"2")  # the same list object, other contents
+    second, _ = head_block(200, headers, 1)
+    assert b"X-A: 1\r\n" in first and b"X-A: 2\r\n" in second
+    constant = ((b"X-B", b"3"),)
+    assert head_block(200, constant, 1) == head_block(200, constant, 1)
+    assert head_block(200, constant, 2)[0].endswith(b"Content-Length: 2\r\n")
+    assert head_block(201, constant, 2)[0].startswith(b"HTTP/1.1 201 Created\r\n")
