@@ -40,6 +40,9 @@ NEED_DATA: Final = Marker("NEED_DATA")
 END: Final = Marker("END")
 
 
+_new = object.__new__
+
+
 class Request:
     """One parsed request head.
 
@@ -99,7 +102,7 @@ class Request:
 
     def copy(self) -> Request:
         """A new request with the same head (its own ``headers`` list; no body yet)."""
-        r = Request.__new__(Request)
+        r = _new(Request)
         r.method = self.method
         r.target = self.target
         r.path = self.path
