@@ -3,12 +3,16 @@
 Theory of operation: the scheduler's hub is gevent's hub for the current
 thread. Its run queue (the core's :class:`RunQueue`, shared with the mock
 backend so the run order is the same) is drained by one gevent loop callback,
-posted when the first callback is queued. After a batch of :data:`BATCH`, if
-more are queued, the drain continues from a zero-delay timer rather than a
-new loop callback: gevent runs callbacks posted during its callback pass in
-that same pass, so only a timer makes the loop poll sockets first. Without
-that, a busy queue (an accept loop resumed at the head after every fork)
-would take the whole listen backlog before any client's data or EOF is seen.
+posted when the first callback is queued. A drain runs what was queued
+before it began (at least :data:`BATCH`); if more is queued by then, it
+continues from a zero-delay timer rather than a new loop callback: gevent
+runs callbacks posted during its callback pass in that same pass, so only a
+timer makes the loop poll sockets first. Without that, a busy queue (an
+accept loop resumed at the head after every fork) would take the whole
+listen backlog before any client's data or EOF is seen; and with a fixed
+batch, a loop turn that queues more than a batch (a hundred ready
+connections, each waking a fiber and cancelling another) would let the
+queue, and every wake-up's latency, grow without bound.
 Socket and timer watchers switch straight into the fiber they wake;
 everything else (wake-ups, forks, yields, cancellation) goes through the queue.
 """
@@ -32,8 +36,9 @@ T = TypeVar("T")
 
 __all__ = ["BATCH", "GeventScheduler", "run_main"]
 
-#: How many queued callbacks run before gevent polls for I/O again (gevent
-#: itself looks at the clock every 50 callbacks).
+#: The fewest queued callbacks a drain runs before gevent polls for I/O again
+#: (it runs all that were queued when it began; gevent itself looks at the
+#: clock every 50 callbacks).
 BATCH = 64
 
 
@@ -81,7 +86,8 @@ class GeventScheduler:
 
     def _drain(self) -> None:
         try:
-            more = self._q.run(BATCH)
+            q = self._q
+            more = q.run(max(BATCH, len(q)))
         except BaseException:
             self._later.start(self._drain)  # the rest runs next turn; gevent reports this
             raise
