@@ -433,29 +433,39 @@ class Connection:
 
     def _serve(self, cc: CancelContext) -> None:
         self.cc = cc
+        parser = self.parser
+        handle = self._handle
         try:
             self._watch()
             while True:
-                request = self._next_request()
-                if request is None or not self._handle(request):
+                # The usual case: one read brings a whole head (or a pipelined
+                # one is here already); anything else is _more_head's.
+                if not parser.buffered():
+                    self._fill()
+                try:
+                    request = parser.next_request()
+                except HttpError as e:
+                    self._refused(e)
+                    return
+                if request is None:
+                    request = self._more_head()
+                    if request is None:
+                        return
+                self.waiting_since = None
+                if not handle(request):
                     return
         finally:
             self._unwatch()
 
-    def _next_request(self) -> Request | None:
+    def _refused(self, e: HttpError) -> None:
+        self.log.debug("http: refused: %s", e)
+        self._refuse(e)
+
+    def _more_head(self) -> Request | None:
+        """Read until a whole head is in (the next request), the client is gone
+        or stopping closes an idle connection (None)."""
         parser = self.parser
-        if not parser.buffered():
-            self._fill()  # the usual case: nothing pipelined, so read first
         while True:
-            try:
-                request = parser.next_request()
-            except HttpError as e:
-                self.log.debug("http: refused: %s", e)
-                self._refuse(e)
-                return None
-            if request is not None:
-                self.waiting_since = None
-                return request
             if parser.eof:
                 return None
             if parser.head_started():
@@ -467,6 +477,13 @@ class Connection:
             elif self.requests and self.stopping:
                 return None  # idle between requests: closed at once
             self._fill()
+            try:
+                request = parser.next_request()
+            except HttpError as e:
+                self._refused(e)
+                return None
+            if request is not None:
+                return request
 
     def _handle(self, request: Request) -> bool:
         """Answer ``request``; True if the connection may carry another one."""
@@ -523,7 +540,7 @@ class Connection:
         if responder.broken or not responder.keep_alive or body.error is not None:
             return False
         parser = self.parser
-        if not parser.body_done and not body.drain():
+        if body is not self.no_body and not parser.body_done and not body.drain():
             return False
         parser.start_next()
         self.requests += 1

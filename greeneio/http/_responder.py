@@ -271,7 +271,7 @@ class Responder:
             and not self._no_body
             and request.keep_alive
             and not conn.stopping
-            and conn.parser.body_done
+            and request.body is conn.no_body  # bodiless, so its body is done
             and 0 < n <= 16384
         ):
             # The usual answer, kept alive: what _begin would decide, decided at
