@@ -278,6 +278,7 @@ class Responder:
             # once (a bodiless request has no body error; a 2xx other than 204
             # has a body).
             block, info = head_block(status, headers, n)
+            dates = conn.dates
             if not info.close and not info.has_date:
                 self.started = self.finished = self.committed = self.keep_alive = True
                 self.status = status
@@ -289,7 +290,9 @@ class Responder:
                             (
                                 block,
                                 b"" if request.version == (1, 1) else b"Connection: keep-alive\r\n",
-                                conn.dates.line(),
+                                dates.cached
+                                if dates.since <= dates.now() < dates.until
+                                else dates.line(),
                                 b"\r\n",
                                 body,
                             )

@@ -67,22 +67,28 @@ class DateCache:
     """The ``Date`` field line for now, formatted at most once a second.
 
     ``now`` gives the wall-clock time (``time.time``, or a clock's ``now``).
+    On a hot path, ``cached`` may be used without a call while ``since <=
+    now() < until`` (the second it was formatted for; a clock set back is
+    seen too).
     """
 
-    __slots__ = ("_line", "_now", "_second")
+    __slots__ = ("cached", "now", "since", "until")
 
     def __init__(self, now: Callable[[], float]) -> None:
-        self._now = now
-        self._second = -1
-        self._line = b""
+        self.now = now
+        self.since = self.until = -1.0
+        #: The line for the second from ``since`` to ``until``.
+        self.cached = b""
 
     def line(self) -> bytes:
         """``b"Date: ...\\r\\n"``."""
-        second = int(self._now())
-        if second != self._second:
-            self._second = second
-            self._line = b"Date: %s\r\n" % format_date(second).encode("ascii")
-        return self._line
+        t = self.now()
+        if not self.since <= t < self.until:
+            second = int(t)
+            self.since = float(second)
+            self.until = second + 1.0
+            self.cached = b"Date: %s\r\n" % format_date(second).encode("ascii")
+        return self.cached
 
 
 class HeadInfo:

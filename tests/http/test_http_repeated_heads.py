@@ -128,3 +128,19 @@ def test_a_headers_list_changed_in_place_gives_the_new_head() -> None:
     assert head_block(200, constant, 1) == head_block(200, constant, 1)
     assert head_block(200, constant, 2)[0].endswith(b"Content-Length: 2\r\n")
     assert head_block(201, constant, 2)[0].startswith(b"HTTP/1.1 201 Created\r\n")
+
+
+def test_the_date_line_is_formatted_once_a_second_and_follows_a_clock_set_back() -> None:
+    from greeneio.http._response import DateCache
+
+    now = [784111777.25]  # Sun, 06 Nov 1994 08:49:37 GMT
+    dates = DateCache(lambda: now[0])
+    first = dates.line()
+    assert first == b"Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+    now[0] += 0.5
+    assert dates.since <= now[0] < dates.until and dates.cached is first  # the same second
+    now[0] += 1.0
+    assert dates.line() == b"Date: Sun, 06 Nov 1994 08:49:38 GMT\r\n"
+    now[0] -= 3600  # the clock set back an hour: not stuck in the future
+    assert not dates.since <= now[0] < dates.until
+    assert dates.line() == b"Date: Sun, 06 Nov 1994 07:49:38 GMT\r\n"
