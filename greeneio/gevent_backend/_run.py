@@ -3,8 +3,9 @@
 Theory of operation: the scheduler's hub is gevent's hub for the current
 thread. Its run queue (the core's :class:`RunQueue`, shared with the mock
 backend so the run order is the same) is drained by one gevent loop callback,
-posted when the first callback is queued. A drain runs what was queued
-before it began (at least :data:`BATCH`); if more is queued by then, it
+posted when the first callback is queued. A drain runs as many callbacks
+as were queued when it began (at least :data:`BATCH`; a fork's parent,
+queued at the head, may take a turn among them); if more is queued by then, it
 continues from a zero-delay timer rather than a new loop callback: gevent
 runs callbacks posted during its callback pass in that same pass, so only a
 timer makes the loop poll sockets first. Without that, a busy queue (an
