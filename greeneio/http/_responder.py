@@ -168,12 +168,23 @@ class Responder:
         self._count(n)
         if self._no_body:
             return
-        bufs: list[Buffer] = [self._head] if self._head else []
-        self._head = b""
+        head = self._head
         if self._mode == _CHUNKED:
-            bufs += [chunk_prefix(n), data, b"\r\n"]
+            bufs: list[Buffer] = (
+                [head, chunk_prefix(n), data, b"\r\n"]
+                if head
+                else [
+                    chunk_prefix(n),
+                    data,
+                    b"\r\n",
+                ]
+            )
         else:
-            bufs.append(data)
+            bufs = [head, data] if head else [data]
+        if head:
+            self._head = b""
+            if n <= 16384:  # the head and a small first piece: one buffer, one send()
+                bufs = [b"".join(bufs)]
         self._send(bufs)
 
     def flush(self) -> None:

@@ -144,3 +144,26 @@ def test_the_date_line_is_formatted_once_a_second_and_follows_a_clock_set_back()
     now[0] -= 3600  # the clock set back an hour: not stuck in the future
     assert not dates.since <= now[0] < dates.until
     assert dates.line() == b"Date: Sun, 06 Nov 1994 07:49:38 GMT\r\n"
+
+
+def test_a_head_and_a_small_first_write_leave_as_one_buffer() -> None:
+    # Two buffers would go by sendmsg; one goes by send (and never waits for
+    # the peer's ACK between the head and the body).
+    from http_harness import ScriptedFlow
+
+    writes: list[int] = []
+
+    class Counting(ScriptedFlow):
+        def single_write(self, bufs):  # type: ignore[no-untyped-def]
+            writes.append(len(bufs))
+            return super().single_write(bufs)
+
+    def app(request: Http.Request, respond: Http.Responder) -> None:
+        respond.start(200, [(b"Content-Length", b"5")])
+        respond.write(b"hello")
+        respond.finish()
+
+    flow = Counting([GET])
+    s = serve([], app, flow=flow)
+    assert [r.body for r in s.responses] == [b"hello"]
+    assert writes == [1]
