@@ -588,10 +588,6 @@ class Connection:
             if watcher and not watcher[0].finished:
                 watcher[0].cancel(_Finished())
 
-    def is_stopping(self) -> bool:
-        """True once ``stop`` has resolved (``stopping`` is set by the resolution itself)."""
-        return self.stopping
-
     def body_blocks_reuse(self) -> bool:
         """True if what is left of the request body will not be drained (so the
         response must say ``Connection: close``)."""

@@ -54,9 +54,9 @@ class FileCache:
 
     def put(self, path: bytes, real: str, st: os.stat_result, data: bytes) -> None:
         """Keep ``data``, read from the file ``real`` described by ``st`` (its fstat)."""
-        if len(data) != st.st_size or self._bytes + len(data) > MAX_BYTES:
-            if len(data) > MAX_BYTES // 64:
-                return
+        if len(data) != st.st_size or len(data) > MAX_BYTES // 64:
+            return  # not the whole file, or too large to be worth a slot
+        if self._bytes + len(data) > MAX_BYTES:
             self._files.clear()
             self._bytes = 0
         old = self._files.get(path)

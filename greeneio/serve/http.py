@@ -82,31 +82,21 @@ def make_handler(
     app = StaticFiles(root, listing)
     shedding = Http.Shedding(shed_at) if shed_at is not None else None
 
-    if access_log is None:  # no hook at all: the hello page's hot path stays as it was
+    def serve(flow: Any, on_response: Callable[..., object] | None = None) -> None:
+        Http.serve_connection(
+            flow,
+            app,
+            clock=clock,
+            limits=limits,
+            stop=stop,
+            log=log,
+            on_response=on_response,
+            shedding=shedding,
+        )
 
-        def handler(flow: Any, _addr: Any) -> None:
-            Http.serve_connection(
-                flow, app, clock=clock, limits=limits, stop=stop, log=log, shedding=shedding
-            )
-
-        return handler
-
-    def logged(flow: Any, addr: Any) -> None:
-        def serve(on_response: Callable[[Http.Request | None, int, int], object]) -> None:
-            Http.serve_connection(
-                flow,
-                app,
-                clock=clock,
-                limits=limits,
-                stop=stop,
-                log=log,
-                on_response=on_response,
-                shedding=shedding,
-            )
-
-        access_log.run(addr, serve, clock=clock)
-
-    return logged
+    if access_log is None:
+        return lambda flow, _addr: serve(flow)  # no hook: nothing more per request
+    return lambda flow, addr: access_log.run(addr, lambda hook: serve(flow, hook), clock=clock)
 
 
 class StaticFiles:

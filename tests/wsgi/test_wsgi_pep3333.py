@@ -451,7 +451,8 @@ def test_bad_arguments():
         wsgi.handler(echo_environ, multiprocess=1)
 
 
-def test_sequential_requests_on_one_keep_alive_connection():
+@pytest.mark.parametrize("watch", [True, False], ids=["watcher", "without the watcher"])
+def test_sequential_requests_on_one_keep_alive_connection(watch):
     def app(environ, start_response):
         start_response("200 OK", TEXT)
         return [environ["PATH_INFO"].encode()]
@@ -468,25 +469,5 @@ def test_sequential_requests_on_one_keep_alive_connection():
         finally:
             conn.close()
 
-    assert serve(validator(app), client).result == [(200, b"/0"), (200, b"/1"), (200, b"/2")]
-
-
-def test_sequential_requests_on_one_keep_alive_connection_without_the_watcher():
-    def app(environ, start_response):
-        start_response("200 OK", TEXT)
-        return [environ["PATH_INFO"].encode()]
-
-    def client(port):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        try:
-            got = []
-            for i in range(3):
-                conn.request("GET", f"/{i}")
-                r = conn.getresponse()
-                got.append((r.status, r.read()))
-            return got
-        finally:
-            conn.close()
-
-    served = serve(validator(app), client, cancel_on_disconnect=False)
+    served = serve(validator(app), client, cancel_on_disconnect=watch)
     assert served.result == [(200, b"/0"), (200, b"/1"), (200, b"/2")]
