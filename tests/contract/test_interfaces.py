@@ -18,6 +18,8 @@ from zope.interface.verify import verifyObject
 import greeneio
 from greeneio import Fiber, Flow, Fs, Net, Promise, Switch
 from greeneio.interfaces import (
+    IAlarm,
+    IAlarmClock,
     IClock,
     IClose,
     IDatagramSocket,
@@ -45,9 +47,14 @@ def gevent_providers():
             a, _ = Net.socketpair_stream(sw=sw)
             d, _ = Net.socketpair_datagram(sw=sw)
             f = Fs.open_in(__file__, sw=sw)
+            alarm = env.mono_clock.call_at(env.mono_clock.now() + 3600, lambda: None)
+            alarm.cancel()
             return [
                 (IClock, env.clock),
                 (IClock, env.mono_clock),
+                (IAlarmClock, env.clock),
+                (IAlarmClock, env.mono_clock),
+                (IAlarm, alarm),
                 (ISource, env.stdin),
                 (ISink, env.stdout),
                 (ISink, env.stderr),
@@ -68,9 +75,13 @@ def gevent_providers():
 def mock_providers():
     env_clock = Backend.run_full(lambda env: env.clock)
     flow = MockFlow.make("f")
+    clock = Clock()
     return [
-        (IClock, Clock()),
+        (IClock, clock),
         (IClock, env_clock),
+        (IAlarmClock, clock),
+        (IAlarmClock, env_clock),
+        (IAlarm, clock.call_at(5, lambda: None)),
         (ISource, flow),
         (ISink, flow),
         (IShutdown, flow),
