@@ -13,19 +13,18 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import greeneio
-from greeneio import Fiber, Flow, Net, Promise, Switch, wsgi
+from greeneio import wsgi
 from greeneio.mock import Clock
 from greeneio.serve import http as static
 from greeneio.serve._options import parse
 from greeneio.serve.http import HELLO
+from tests.wsgi.wsgi_harness import serve as serve_on_loopback
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -52,44 +51,14 @@ def serve_in_process(client: Callable[[int], Any], access_log: wsgi.AccessLog) -
     on 127.0.0.1:0; ``client(port)`` runs in a thread, and its end (EOF on a
     socket pair) resolves ``stop``, so the run drains and returns: no sleeps.
     run_server's errors are returned; a client exception is raised here."""
-    errors: list[Any] = []
-    failure: list[BaseException] = []
-
-    def main(env: Any) -> None:
-        with Switch() as sw:
-            sock = Net.listen(
-                env.net, Net.Sockaddr.Tcp(Net.Ipaddr.V4.loopback, 0), sw=sw, backlog=16
-            )
-            port = Net.listening_addr(sock).port
-            mine, theirs = socket.socketpair()
-            done = Net.import_socket_stream(mine, sw=sw)
-            stop, set_stop = Promise.create("stop")
-
-            def run_client() -> None:
-                try:
-                    client(port)
-                except BaseException as e:
-                    failure.append(e)
-                finally:
-                    theirs.close()
-
-            thread = threading.Thread(target=run_client, daemon=True)
-            thread.start()
-
-            def await_client() -> None:
-                with contextlib.suppress(EOFError):
-                    Flow.single_read(done, memoryview(bytearray(1)))
-                Promise.resolve(set_stop, None)
-
-            Fiber.fork(await_client, sw=sw)
-            handler = static.make_handler(None, env.mono_clock, stop=stop, access_log=access_log)
-            Net.run_server(sock, handler, on_error=errors.append, stop=stop, grace=5)
-        thread.join(10)
-
-    greeneio.run(main)
-    if failure:
-        raise failure[0]
-    return errors
+    served = serve_on_loopback(
+        None,
+        client,
+        wrap=lambda env, stop: static.make_handler(
+            None, env.mono_clock, stop=stop, access_log=access_log
+        ),
+    )
+    return served.errors
 
 
 def request(port: int, method: str, path: str) -> tuple[int, bytes]:
