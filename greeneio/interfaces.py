@@ -31,6 +31,7 @@ __all__ = [
     "IFiles",
     "IListeningSocket",
     "INetwork",
+    "INonblockingSource",
     "IShutdown",
     "ISignals",
     "ISink",
@@ -50,6 +51,26 @@ class ISource(Interface):
 
         Blocks until data is available. Raises ``EOFError`` at end of stream.
         """
+
+
+class INonblockingSource(ISource):
+    """A source that can also be watched and read without a fiber (the HTTP
+    engine watches a connection for a client that goes away while a handler
+    runs this way). The gevent backend's stream sockets provide it."""
+
+    def read_nonblocking(buf: memoryview) -> int:
+        """Read what is there into ``buf`` without blocking; return the count,
+        0 if nothing is there yet. Raises ``EOFError`` at end of stream and
+        errors as ``single_read`` does."""
+
+    def call_when_readable(fn: Callable[[], object]) -> IAlarm:
+        """Call ``fn()`` once, outside any fiber, as soon as a read would not
+        block (data, the end of the stream or an error is there).
+
+        ``fn`` must return at once: it must not block or raise (it may read
+        with ``read_nonblocking``, cancel a context, or ask again). One call
+        is pending at a time: asking again replaces it. Closing the source
+        drops it. Returns the :class:`IAlarm` that cancels the call."""
 
 
 class ISink(Interface):
@@ -98,7 +119,8 @@ class IClock(Interface):
 
 
 class IAlarm(Interface):
-    """A call that an :class:`IAlarmClock` will make once its time comes."""
+    """A call that a provider will make once: an :class:`IAlarmClock` when its
+    time comes, an :class:`INonblockingSource` when it is readable."""
 
     def cancel() -> None:
         """Do not make the call (if it was not made yet). Cancelling twice does nothing."""

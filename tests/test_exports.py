@@ -77,7 +77,8 @@ DOCUMENTED = {
     "MockNetwork Net Raise Return Run",
     "testing": "BACKENDS capture_traces describe_exc run transcript",
     "interfaces": "IAlarm IAlarmClock IClock IClose IDatagramSocket IDomainManager IFd "
-    "IFdPassing IFiles IListeningSocket INetwork IShutdown ISignals ISink ISocket ISource "
+    "IFdPassing IFiles IListeningSocket INetwork INonblockingSource IShutdown ISignals ISink "
+    "ISocket ISource "
     "IStreamSocket ITwoWay IUnixNet",
     "compat": "LegacyServer patch_all serve_socketserver_handler",
     "http": "FORBIDDEN_TRAILERS Body ClientDisconnected Handler HttpError Limits Request Responder "

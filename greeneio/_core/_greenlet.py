@@ -39,6 +39,7 @@ from greenlet import greenlet as RawGreenlet
 __all__ = [
     "FiberGreenlet",
     "GreenletExit",
+    "IO_WAIT",
     "RunQueue",
     "Scheduler",
     "WaitQueue",
@@ -143,6 +144,12 @@ class Waker:
 #: The waker of a fiber whose resumption is already queued (yield, fork):
 #: cancellation arms it instead of waking it.
 RESUMING = Waker(None)
+
+#: The waker of a fiber blocked in a backend's readiness wait (a socket's io
+#: watcher) that checks its context itself when it comes back: cancellation
+#: resumes it with a plain switch from the hub instead of throwing into it (a
+#: greenlet ``throw`` unwinds C++ frames: tens of thousands of instructions).
+IO_WAIT = Waker(None)
 
 
 class FiberGreenlet(RawGreenlet):  # type: ignore[misc]

@@ -15,7 +15,9 @@ of greeneio's interruptible waits carries its waker, and is woken with
 ``Cancelled`` at once. Any other fiber (blocked in a gevent call, or about to
 resume) is *armed*: a hub callback re-checks it when it runs and throws
 ``Cancelled`` into it only if it is then blocked, still cancelled, and not
-protected. gevent's own waits use one-shot waiters and stop their watchers on
+protected; a fiber in a backend's readiness wait (``IO_WAIT``) is switched
+back instead, and raises ``Cancelled`` itself (cheaper than a throw).
+gevent's own waits use one-shot waiters and stop their watchers on
 exceptions, so throwing into them is safe; this is how cancellation reaches
 ``gevent.sleep``, gevent sockets and monkey-patched stdlib calls.
 """
@@ -180,6 +182,9 @@ def _deliver(fiber: FiberGreenlet) -> None:
         return  # parked in the pool, or no longer cancelled (e.g. now protected)
     w = fiber.waker
     if w is not None:
+        if w is _greenlet.IO_WAIT:
+            fiber.switch()  # it raises Cancelled itself (see IO_WAIT)
+            return
         if not w.interruptible:
             return
         if w.fiber is None:

@@ -4,8 +4,8 @@ Theory of operation: each object owns one non-blocking OS socket and two
 gevent io watchers (readable, writable). An operation tries the system call
 first and waits on a watcher only on ``EAGAIN``, so the common path is one
 call. A fiber waits with the watcher's callback set to its own ``switch``
-(:func:`_wait`); greeneio's core cancels it by throwing ``Cancelled`` in, and
-the watcher is stopped on every way out.
+(:func:`_wait`); greeneio's core cancels it by switching it back (``IO_WAIT``:
+it raises ``Cancelled`` itself), and the watcher is stopped on every way out.
 
 Ownership: an object is closed when the switch it was attached to finishes,
 or before by ``close()`` (which unregisters the switch hook). Closing while
@@ -26,23 +26,26 @@ import errno
 import os
 import socket
 import stat
+from collections.abc import Callable
 from typing import Any
 
 from gevent import get_hub
 from gevent.monkey import get_original
 from zope.interface import implementer
 
-from greeneio._core._greenlet import current
+from greeneio._core._greenlet import IO_WAIT, current
 from greeneio._core.switch import Hook, Switch
 from greeneio._flows import COPY_CHUNK, Buffer, Closeable, copy_via_buffer, write_all
 from greeneio.gevent_backend import _fdpass, _sockopt
 from greeneio.gevent_backend._addr import from_os, to_os
 from greeneio.gevent_backend._errors import translate
 from greeneio.interfaces import (
+    IAlarm,
     IDatagramSocket,
     IFd,
     IFdPassing,
     IListeningSocket,
+    INonblockingSource,
     IStreamSocket,
 )
 from greeneio.net.sockaddr import Tcp, Udp, Unix
@@ -85,19 +88,22 @@ def _wait(hub: Any, watcher: Any, fiber: Any) -> None:
 
     The watcher's callback is the fiber's own ``switch`` (what ``hub.wait`` does
     through a ``Waiter``, without allocating one per wait). Every way out, a
-    wake-up, ``Cancelled`` thrown in, or the ``EBADF`` of a close by another
-    fiber (gevent's ``cancel_wait`` throws into ``callback.__self__``), stops
+    wake-up, a cancellation (the core switches the fiber back: ``IO_WAIT``), or
+    the ``EBADF`` of a close by another fiber (gevent's ``cancel_wait`` throws
+    into ``callback.__self__``), stops
     the watcher before the fiber runs on, so no wake-up is left behind, unless
     another fiber has started the watcher for its own wait meanwhile (a fiber
     cancelled out of a wait resumes late): then the watcher is that fiber's.
     """
     cb = fiber.switch
     watcher.start(cb)
+    fiber.waker = IO_WAIT  # cancellation switches us back: we check cc below
     try:
         hub.switch()
     except OSError as e:  # closed by another fiber while we waited
         raise translate(e) from e
     finally:
+        fiber.waker = None
         if watcher.callback is cb:
             watcher.stop()
     cc = fiber.cc
@@ -254,18 +260,81 @@ class _Socket(Closeable):
         return f"<{type(self).__name__} fd={self._sock.fileno()}>"
 
 
-@implementer(IStreamSocket, IFd, IFdPassing)
+@implementer(IAlarm)
+class _ReadyCall:
+    """A stream socket's pending ``call_when_readable``: a third io watcher
+    of its own (a fiber may wait on the socket's two meanwhile), kept for
+    the next one."""
+
+    __slots__ = ("fn", "watcher")
+
+    def __init__(self, watcher: Any) -> None:
+        self.watcher = watcher
+        self.fn: Callable[[], object] | None = None
+
+    def fire(self) -> None:
+        self.watcher.stop()
+        fn = self.fn
+        if fn is not None:
+            self.fn = None
+            fn()
+
+    def cancel(self) -> None:
+        self.fn = None
+        self.watcher.stop()
+
+
+@implementer(IStreamSocket, INonblockingSource, IFd, IFdPassing)
 class StreamSocket(_Socket):
     """A connected stream socket: a two-way flow (passing fds if Unix-domain)."""
 
     # _drained: the last read returned less than asked, so the socket was empty:
     # the next read waits for readiness first instead of a recv that would say
     # EAGAIN (request/response traffic saves a system call per message).
-    __slots__ = ("_drained",)
+    # _ready: the call_when_readable watcher, made on first use.
+    __slots__ = ("_drained", "_ready")
 
     def __init__(self, sock: socket.socket, **kw: Any) -> None:
         super().__init__(sock, **kw)
         self._drained = False
+        self._ready: _ReadyCall | None = None
+
+    def read_nonblocking(self, buf: memoryview) -> int:
+        try:
+            n = self._sock.recv_into(buf)
+        except BlockingIOError:
+            return 0
+        except OSError as e:
+            raise translate(e) from e
+        if n == 0:
+            raise EOFError("end of stream")
+        self._drained = n < len(buf)
+        return n
+
+    def call_when_readable(self, fn: Callable[[], object]) -> IAlarm:
+        if self._closed:
+            raise translate(OSError(errno.EBADF, "the socket is closed"))
+        hub = get_hub()
+        if hub is not self._hub:
+            self._rebind(hub)
+        ready = self._ready
+        if ready is None:
+            ready = self._ready = _ReadyCall(hub.loop.io(self._sock.fileno(), 1))
+        ready.fn = fn
+        ready.watcher.start(ready.fire)
+        return ready
+
+    def _rebind(self, hub: Any) -> None:
+        super()._rebind(hub)
+        self._ready = None
+
+    def close(self) -> None:
+        ready = self._ready
+        if ready is not None:
+            self._ready = None
+            ready.cancel()
+            ready.watcher.close()
+        super().close()
 
     def single_read(self, buf: memoryview) -> int:
         recv_into = self._sock.recv_into

@@ -67,7 +67,16 @@ from greeneio.http._request import HttpError, Request
 from greeneio.http._responder import Responder
 from greeneio.http._response import DateCache, error_response
 from greeneio.http._shedding import Shed, Shedding
-from greeneio.interfaces import IAlarmClock, IClock, IFd, IShutdown, ISink, ISocket, ISource
+from greeneio.interfaces import (
+    IAlarmClock,
+    IClock,
+    IFd,
+    INonblockingSource,
+    IShutdown,
+    ISink,
+    ISocket,
+    ISource,
+)
 from greeneio.net import _api as _net
 from greeneio.net.errors import InvalidOption
 from greeneio.net.sockopt import Sockopt
@@ -144,7 +153,9 @@ def serve_connection(
     while it runs (once the request body has been read) is cancelled at once
     (``Cancelled`` with a :class:`ClientDisconnected` reason, in the call it
     blocks in or its next one); a client that half-closes its side counts as
-    gone. Off by default (one more fiber per request). ``shedding`` (an
+    gone. Off by default. On a flow that provides ``INonblockingSource``
+    (gevent's sockets) the watch is a readiness call, no fiber; on others
+    (a TLS flow) a watcher fiber per request. ``shedding`` (an
     :class:`Shedding` shared by the server's connections) closes the oldest
     connection without a complete head when the server is full.
 
@@ -222,9 +233,11 @@ class Connection:
         "no_body",
         "on_response",
         "parser",
+        "peek_flow",
         "phase",
         "probe",
         "progress_mark",
+        "ready",
         "requests",
         "responder",
         "shedding",
@@ -252,6 +265,12 @@ class Connection:
         self.shedding = shedding
         self.flow = flow
         self.cancel_on_disconnect = cancel_on_disconnect
+        # The disconnect watch: a readiness call on a flow that offers one
+        # (gevent's sockets), else a watcher fiber per request in ``sw``.
+        self.peek_flow: INonblockingSource | None = (
+            flow if cancel_on_disconnect and INonblockingSource.providedBy(flow) else None
+        )
+        self.ready: Alarm | None = None  # the pending readiness call, while a handler runs
         self.sw: Switch | None = None
         self.handler = handler
         self.clock = clock
@@ -292,7 +311,7 @@ class Connection:
             try:
                 if shedding is not None:
                     shedding._enter(self)
-                if self.cancel_on_disconnect:
+                if self.cancel_on_disconnect and self.peek_flow is None:
                     with Switch(name="http connection") as sw:
                         self.sw = sw
                         Cancel.sub(self._serve)
@@ -301,6 +320,8 @@ class Connection:
             except Cancelled as c:
                 if isinstance(c.reason, _Deadline | Shed):
                     self._timed_out(c.reason)
+                elif isinstance(c.reason, ClientDisconnected):
+                    self.log.debug("http: client went away: handler cancelled")
                 elif not isinstance(c.reason, _Stopping):
                     raise
             finally:
@@ -497,7 +518,10 @@ class Connection:
             body = request.body = self.no_body
         try:
             if self.cancel_on_disconnect and self.parser.body_done:
-                Cancel.sub(lambda cc: self._watched(cc, request, responder))
+                if self.peek_flow is not None:
+                    self._peeked(request, responder)
+                else:
+                    Cancel.sub(lambda cc: self._watched(cc, request, responder))
             else:
                 self.handler(request, responder)
         except Cancelled as c:
@@ -551,6 +575,45 @@ class Connection:
         t = self.limits.keepalive_timeout
         self.deadline = None if t is None else now + t
         return not (self.stopping and not parser.buffered())
+
+    def _peeked(self, request: Request, respond: Responder) -> None:
+        """Run the handler while a readiness call reads ahead (a pipelined
+        request is kept) and cancels the loop's context if the client goes away."""
+        assert self.peek_flow is not None
+        ready = self.ready = self.peek_flow.call_when_readable(self._peek)
+        try:
+            self.handler(request, respond)
+        finally:
+            ready = self.ready or ready
+            self.ready = None
+            ready.cancel()
+
+    def _peek(self) -> None:
+        # The readiness call, outside any fiber: it must not block or raise.
+        flow = self.peek_flow
+        if self.ready is None or flow is None:
+            return  # the handler has returned
+        parser = self.parser
+        if parser.buffered() >= self.limits.max_request_line + self.limits.max_header_bytes:
+            self.ready = None  # enough of the next request is kept: read no further
+            return
+        view = parser.read_buffer()
+        try:
+            try:
+                n = flow.read_nonblocking(view)
+            finally:
+                view.release()
+        except (EOFError, OSError) as e:
+            if isinstance(e, EOFError):
+                parser.eof_received()
+            self.ready = None
+            cc = self.cc
+            if cc is not None and not cc.finished:
+                cc.cancel(ClientDisconnected("the client closed the connection"))
+            return
+        if n:
+            parser.received(n)
+        self.ready = flow.call_when_readable(self._peek)
 
     def _watched(self, cc: CancelContext, request: Request, respond: Responder) -> None:
         """Run the handler in ``cc`` while a second fiber reads ahead and
