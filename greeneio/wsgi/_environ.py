@@ -153,7 +153,7 @@ def _local_address(flow: object, peer: object) -> tuple[str, str] | None:
 class Environ:
     """Builds the environs of one connection's requests."""
 
-    __slots__ = ("_base", "_server")
+    __slots__ = ("_base", "_fields", "_headers", "_server")
 
     def __init__(self, template: dict[str, Any], flow: object, peer: object, scheme: str) -> None:
         base = dict(template)
@@ -170,10 +170,18 @@ class Environ:
             base["SERVER_NAME"], base["SERVER_PORT"] = local
         self._server = local is not None
         self._base = base
+        # The last request's header fields and what they made of the base: a
+        # client tends to send the same fields on every request of a connection.
+        self._headers: list[tuple[bytes, bytes]] | None = None
+        self._fields: dict[str, Any] = base
 
     def build(self, request: Http.Request) -> dict[str, Any]:
         """The environ of ``request`` (a fresh dict the app may change)."""
-        environ = self._base.copy()
+        headers = request.headers
+        if headers == self._headers and request.content_length is None:
+            environ = self._fields.copy()
+        else:
+            environ = self._from_fields(request)
         environ["REQUEST_METHOD"] = request.method
         path = request.path
         # PEP 3333 (as wsgiref and gunicorn): percent-decoded bytes, as latin-1.
@@ -181,6 +189,12 @@ class Environ:
         environ["QUERY_STRING"] = request.query.decode("latin-1")
         environ["RAW_URI"] = environ["REQUEST_URI"] = request.target.decode("latin-1")
         environ["SERVER_PROTOCOL"] = "HTTP/1.1" if request.version == (1, 1) else "HTTP/1.0"
+        environ["wsgi.input"] = Input(request.body)
+        return environ
+
+    def _from_fields(self, request: Http.Request) -> dict[str, Any]:
+        # The base and what the header fields say (remembered when bodiless).
+        environ = self._base.copy()
         if request.content_length is not None:
             environ["CONTENT_LENGTH"] = str(request.content_length)
         for name, value in request.headers:
@@ -195,9 +209,11 @@ class Environ:
                 environ[key] = text
             else:
                 environ[key] = old + ("; " if key == "HTTP_COOKIE" else ", ") + text
-        environ["wsgi.input"] = Input(request.body)
         if not self._server:
             self._server_from_host(environ)
+        if request.content_length is None:
+            self._headers = request.headers.copy()
+            self._fields = environ.copy()
         return environ
 
     @staticmethod

@@ -112,7 +112,29 @@ def _regular_file(filelike: Any) -> tuple[int, int, int] | None:
     return fd, pos, st.st_size
 
 
+#: Status lines and header lists converted lately (apps send the same few again
+#: and again), by value: a hit costs one tuple and one lookup. Only what passed
+#: the checks is remembered; each dict is emptied when full.
+_CODES: dict[str, int] = {}
+_Fields = tuple[tuple[bytes, bytes], ...]
+_CONVERTED: dict[tuple[object, ...], tuple[_Fields, int | None, _Fields]] = {}
+_MAX_REMEMBERED: Final = 256
+
+
 def _status_code(status: object) -> int:
+    if type(status) is str:
+        code = _CODES.get(status)
+        if code is not None:
+            return code
+    code = _check_status(status)
+    if type(status) is str:
+        if len(_CODES) >= _MAX_REMEMBERED:
+            _CODES.clear()
+        _CODES[status] = code
+    return code
+
+
+def _check_status(status: object) -> int:
     if not isinstance(status, str):
         raise TypeError(f"start_response: status must be a str, not {status!r}")
     code = status[:3]
@@ -121,12 +143,32 @@ def _status_code(status: object) -> int:
     return int(code)
 
 
-def _convert(headers: object) -> tuple[list[tuple[bytes, bytes]], int | None, bool]:
-    """The app's headers as the engine's bytes; its Content-Length; a hop-by-hop
-    ``Connection: close`` seen."""
+def _converted(headers: object) -> tuple[_Fields, int | None, _Fields]:
+    """:func:`_convert`, remembered by value for lists of ``(str, str)`` pairs."""
+    if type(headers) is not list:
+        return _convert(headers)
+    try:
+        key = tuple(headers)
+        found = _CONVERTED.get(key)
+    except TypeError:  # an unhashable item: checked (and refused) below
+        return _convert(headers)
+    if found is None:
+        found = _convert(headers)
+        if all(type(i) is tuple and type(i[0]) is str and type(i[1]) is str for i in key):
+            if len(_CONVERTED) >= _MAX_REMEMBERED:
+                _CONVERTED.clear()
+            _CONVERTED[key] = found
+    return found
+
+
+def _convert(headers: object) -> tuple[_Fields, int | None, _Fields]:
+    """The app's headers as the engine's bytes (hop-by-hop fields dropped, a
+    ``Connection: close`` among them kept as ours); its Content-Length; the
+    fields without it (for ``Responder.send``, which adds its own)."""
     if not isinstance(headers, list):
         raise TypeError(f"start_response: headers must be a list, not {headers!r}")
     out = []
+    bare = []
     length = None
     close = False
     for item in headers:
@@ -142,21 +184,27 @@ def _convert(headers: object) -> tuple[list[tuple[bytes, bytes]], int | None, bo
             if not value.isdigit() or not value.isascii() or length is not None:
                 raise ValueError(f"start_response: bad or repeated Content-Length {value!r}")
             length = int(value)
-        out.append((name.encode("latin-1"), value.encode("latin-1")))
+            out.append((name.encode("latin-1"), value.encode("latin-1")))
+            continue
+        field = (name.encode("latin-1"), value.encode("latin-1"))
+        out.append(field)
+        bare.append(field)
     if close:
         out.append(_CLOSE)
-    return out, length, close
+        bare.append(_CLOSE)
+    return tuple(out), length, tuple(bare)
 
 
 class Exchange:
     """One request's response: ``start_response``, ``write``, and :meth:`send`."""
 
-    __slots__ = ("_headers", "_length", "_respond", "_status")
+    __slots__ = ("_bare", "_headers", "_length", "_respond", "_status")
 
     def __init__(self, respond: Http.Responder) -> None:
         self._respond = respond
         self._status = 0
-        self._headers: list[tuple[bytes, bytes]] = []
+        self._headers: _Fields = ()
+        self._bare: _Fields = ()  # the headers without the app's Content-Length
         self._length: int | None = None
 
     def start_response(
@@ -172,7 +220,7 @@ class Exchange:
         elif self._status:
             raise RuntimeError("start_response: called again without exc_info")
         code = _status_code(status)
-        self._headers, self._length, _ = _convert(headers)
+        self._headers, self._length, self._bare = _converted(headers)
         self._status = code
         return self.write
 
@@ -219,8 +267,12 @@ class Exchange:
         if not self._status:
             raise RuntimeError("the WSGI app returned without calling start_response")
         respond = self._respond
-        if self._length is None and (body or not head):
+        length = self._length
+        if length is None and (body or not head):
             respond.send(self._status, self._headers, bytes(body))
+            return
+        if length == len(body) and body and self._status not in (204, 304):
+            respond.send(self._status, self._bare, bytes(body))  # its own Content-Length
             return
         respond.start(self._status, self._headers)
         if body:
