@@ -518,8 +518,18 @@ class Connection:
             body = request.body = self.no_body
         try:
             if self.cancel_on_disconnect and self.parser.body_done:
-                if self.peek_flow is not None:
-                    self._peeked(request, responder)
+                peek_flow = self.peek_flow
+                if peek_flow is not None:
+                    # The handler runs while a readiness call reads ahead (a
+                    # pipelined request is kept) and cancels the loop's
+                    # context if the client goes away (_peek).
+                    ready = self.ready = peek_flow.call_when_readable(self._peek)
+                    try:
+                        self.handler(request, responder)
+                    finally:
+                        ready = self.ready or ready
+                        self.ready = None
+                        ready.cancel()
                 else:
                     Cancel.sub(lambda cc: self._watched(cc, request, responder))
             else:
@@ -575,18 +585,6 @@ class Connection:
         t = self.limits.keepalive_timeout
         self.deadline = None if t is None else now + t
         return not (self.stopping and not parser.buffered())
-
-    def _peeked(self, request: Request, respond: Responder) -> None:
-        """Run the handler while a readiness call reads ahead (a pipelined
-        request is kept) and cancels the loop's context if the client goes away."""
-        assert self.peek_flow is not None
-        ready = self.ready = self.peek_flow.call_when_readable(self._peek)
-        try:
-            self.handler(request, respond)
-        finally:
-            ready = self.ready or ready
-            self.ready = None
-            ready.cancel()
 
     def _peek(self) -> None:
         # The readiness call, outside any fiber: it must not block or raise.

@@ -219,8 +219,19 @@ class Exchange:
                 exc_info = None  # no reference cycle through the traceback
         elif self._status:
             raise RuntimeError("start_response: called again without exc_info")
-        code = _status_code(status)
-        self._headers, self._length, self._bare = _converted(headers)
+        # The remembered conversions looked up here (the usual case), else made.
+        code = _CODES.get(status) if status.__class__ is str else None
+        if code is None:
+            code = _status_code(status)
+        found = None
+        if headers.__class__ is list:
+            try:  # noqa: SIM105 (a try is free here; contextlib.suppress is not)
+                found = _CONVERTED.get(tuple(headers))
+            except TypeError:  # an unhashable item: _converted checks (and refuses) it
+                pass
+        if found is None:
+            found = _converted(headers)
+        self._headers, self._length, self._bare = found
         self._status = code
         return self.write
 
