@@ -60,7 +60,7 @@ def _fiber_main(
     # branches of ``any``), ``fn`` handles its own outcome.
     try:
         if sw is None:
-            fn(*args)
+            _greenlet.call(fn, args)
         elif daemon:
             sw.with_daemon(fn, *args)
         else:

@@ -191,7 +191,7 @@ class Switch:
             self._live_cc()
         self._fibers += 1
         try:
-            return fn(*args)
+            return _greenlet.call(fn, args)  # no C frame left on the fiber's stack
         finally:
             self._dec_fibers()
 
@@ -203,7 +203,7 @@ class Switch:
         self._fibers += 1
         self._daemons += 1
         try:
-            return fn(*args)
+            return _greenlet.call(fn, args)
         finally:
             self._daemons -= 1
             self._dec_fibers()

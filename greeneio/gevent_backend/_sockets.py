@@ -31,6 +31,7 @@ from typing import Any
 
 from gevent import get_hub
 from gevent.monkey import get_original
+from greenlet import greenlet as _greenlet_type
 from zope.interface import implementer
 
 from greeneio._core._greenlet import IO_WAIT, current
@@ -83,6 +84,9 @@ def _iov_max() -> int:
 IOV_MAX = _iov_max()
 
 
+_switch = _greenlet_type.switch
+
+
 def _wait(hub: Any, watcher: Any, fiber: Any) -> None:
     """Block ``fiber`` (the current one) until ``watcher`` fires; cancellable.
 
@@ -99,7 +103,7 @@ def _wait(hub: Any, watcher: Any, fiber: Any) -> None:
     watcher.start(cb)
     fiber.waker = IO_WAIT  # cancellation switches us back: we check cc below
     try:
-        hub.switch()
+        _switch(hub)  # greenlet's own switch: gevent's Hub.switch adds a frame
     except OSError as e:  # closed by another fiber while we waited
         raise translate(e) from e
     finally:
