@@ -304,6 +304,8 @@ class StreamSocket(_Socket):
         self._ready: _ReadyCall | None = None
 
     def read_nonblocking(self, buf: memoryview) -> int:
+        # single_read's loop without its waits (single_read keeps its own
+        # copy: it is the hot path, and a call more per read shows).
         try:
             n = self._sock.recv_into(buf)
         except BlockingIOError:

@@ -51,65 +51,56 @@ def tcp_pair(env, sw):
     return flow, c
 
 
+def serve_slow_request(env, client_side) -> tuple[list[str], float]:
+    """Send ``GET /slow`` on a TCP pair, run ``client_side(sock, started)`` in
+    a fiber, and serve the connection (cancel_on_disconnect) with the blocking
+    handler; what the handler saw, and how long serving took."""
+    seen: list[str] = []
+    started, set_started = Promise.create()
+    with Switch() as sw:
+        flow, c = tcp_pair(env, sw)
+        c.sendall(get("/slow"))
+        Fiber.fork(lambda: client_side(c, started), sw=sw)
+        t0 = env.mono_clock.now()
+        Http.serve_connection(
+            flow, blocking_handler(env, set_started, seen), clock=env.mono_clock,
+            cancel_on_disconnect=True,
+        )  # fmt: skip
+        took = env.mono_clock.now() - t0
+        c.close()
+        return seen, took
+
+
 @pytest.mark.parametrize("how", ["close", "reset", "half-close"])
 def test_a_client_that_goes_away_cancels_the_handler_at_once(how):
-    def main(env):
-        seen: list[str] = []
-        started, set_started = Promise.create()
-        with Switch() as sw:
-            flow, c = tcp_pair(env, sw)
-            c.sendall(get("/slow"))
-
-            def client_leaves() -> None:
-                started.await_()
-                if how == "reset":
-                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    c.close()
-                elif how == "half-close":
-                    c.shutdown(socket.SHUT_WR)
-                else:
-                    c.close()
-
-            Fiber.fork(client_leaves, sw=sw)
-            t0 = env.mono_clock.now()
-            Http.serve_connection(
-                flow, blocking_handler(env, set_started, seen), clock=env.mono_clock,
-                cancel_on_disconnect=True,
-            )  # fmt: skip
-            took = env.mono_clock.now() - t0
+    def client_leaves(c, started) -> None:
+        started.await_()
+        if how == "reset":
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             c.close()
-            return seen, took
+        elif how == "half-close":
+            c.shutdown(socket.SHUT_WR)
+        else:
+            c.close()
 
-    seen, took = greeneio.run(main)
+    seen, took = greeneio.run(lambda env: serve_slow_request(env, client_leaves))
     assert seen == ["ClientDisconnected"] and took < 5
 
 
 def test_a_request_pipelined_while_the_handler_runs_is_kept_and_answered():
-    def main(env):
-        seen: list[str] = []
-        started, set_started = Promise.create()
-        with Switch() as sw:
-            flow, c = tcp_pair(env, sw)
-            c.sendall(get("/slow"))
+    def client(env):
+        def side(c, started) -> None:
+            started.await_()
+            c.sendall(get("/next"))  # read ahead by the watch, not a disconnect
+            Time.sleep(env.mono_clock, 0.1)
+            c.shutdown(socket.SHUT_WR)  # now gone: the handler is cancelled
 
-            def client() -> bytes:
-                started.await_()
-                c.sendall(get("/next"))  # read ahead by the watch, not a disconnect
-                Time.sleep(env.mono_clock, 0.1)
-                c.shutdown(socket.SHUT_WR)  # now gone: the handler is cancelled
-                return b""
+        return side
 
-            Fiber.fork(client, sw=sw)
-            Http.serve_connection(
-                flow, blocking_handler(env, set_started, seen), clock=env.mono_clock,
-                cancel_on_disconnect=True,
-            )  # fmt: skip
-            c.close()
-            return seen
-
+    seen, _ = greeneio.run(lambda env: serve_slow_request(env, client(env)))
     # The first handler saw only the disconnect (the pipelined bytes did not
     # cancel it); after a cancelled request the connection is closed.
-    assert greeneio.run(main) == ["ClientDisconnected"]
+    assert seen == ["ClientDisconnected"]
 
 
 def test_bytes_sent_while_a_quick_handler_runs_are_the_next_request():
