@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from greenlet import GreenletExit, getcurrent
 from greenlet import greenlet as RawGreenlet
@@ -51,6 +51,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from greeneio._core.cancel import CancelContext
+
+T = TypeVar("T")
 
 
 class Scheduler(Protocol):
@@ -254,7 +256,7 @@ def _launch(creator: RawGreenlet) -> None:
         g = g.switch()  # returns the next greenlet to start, when switched to again
 
 
-def call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+def call(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
     """``fn(*args)`` without a C-level call for up to four arguments: Python
     3.11+ runs a plain call to a Python function in the caller's eval loop,
     but ``fn(*args)`` enters a new one. Every C frame left on a fiber's stack

@@ -45,7 +45,6 @@ class _Alarm:
 
 class _Clock:
     __slots__ = ()
-    _now: Callable[[], float]
     #: ``now()`` is the C function itself (``time.time`` or ``time.monotonic``):
     #: library timers read the clock on hot paths.
     now: Callable[[], float]
@@ -53,7 +52,7 @@ class _Clock:
     def sleep_until(self, t: float) -> None:
         # gevent timers run on the loop's cached time, so they may fire a
         # little early: sleep again until the deadline has really passed.
-        now = self._now
+        now = self.now
         delay = t - now()
         if delay <= 0:
             gevent.sleep(0)
@@ -63,7 +62,7 @@ class _Clock:
             delay = t - now()
 
     def call_at(self, t: float, fn: Callable[[], object]) -> _Alarm:
-        return _Alarm(self._now, t, fn)
+        return _Alarm(self.now, t, fn)
 
 
 @implementer(IAlarmClock)
@@ -71,7 +70,7 @@ class WallClock(_Clock):
     """Seconds since the epoch (``time.time``)."""
 
     __slots__ = ()
-    _now = now = staticmethod(time.time)
+    now = staticmethod(time.time)
 
     def __repr__(self) -> str:
         return "<wall clock>"
@@ -82,7 +81,7 @@ class MonoClock(_Clock):
     """Monotonic seconds (``time.monotonic``): use it for timeouts."""
 
     __slots__ = ()
-    _now = now = staticmethod(time.monotonic)
+    now = staticmethod(time.monotonic)
 
     def __repr__(self) -> str:
         return "<monotonic clock>"

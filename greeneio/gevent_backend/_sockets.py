@@ -304,8 +304,6 @@ class StreamSocket(_Socket):
         self._ready: _ReadyCall | None = None
 
     def read_nonblocking(self, buf: memoryview) -> int:
-        # single_read's loop without its waits (single_read keeps its own
-        # copy: it is the hot path, and a call more per read shows).
         try:
             n = self._sock.recv_into(buf)
         except BlockingIOError:
@@ -343,21 +341,13 @@ class StreamSocket(_Socket):
         super().close()
 
     def single_read(self, buf: memoryview) -> int:
-        recv_into = self._sock.recv_into
         if self._drained:
             self.wait_readable()
         while True:
-            try:
-                n = recv_into(buf)
-            except BlockingIOError:
-                self.wait_readable()
-                continue
-            except OSError as e:
-                raise translate(e) from e
-            if n == 0:
-                raise EOFError("end of stream")
-            self._drained = n < len(buf)
-            return n
+            n = self.read_nonblocking(buf)
+            if n:
+                return n
+            self.wait_readable()
 
     def single_write(self, bufs: list[Buffer]) -> int:
         sock = self._sock

@@ -523,13 +523,14 @@ class Connection:
                     # The handler runs while a readiness call reads ahead (a
                     # pipelined request is kept) and cancels the loop's
                     # context if the client goes away (_peek).
-                    ready = self.ready = peek_flow.call_when_readable(self._peek)
+                    self.ready = peek_flow.call_when_readable(self._peek)
                     try:
                         self.handler(request, responder)
                     finally:
-                        ready = self.ready or ready
+                        ready = self.ready  # None: the last call was made, nothing is pending
                         self.ready = None
-                        ready.cancel()
+                        if ready is not None:
+                            ready.cancel()
                 else:
                     Cancel.sub(lambda cc: self._watched(cc, request, responder))
             else:
@@ -592,7 +593,7 @@ class Connection:
         if self.ready is None or flow is None:
             return  # the handler has returned
         parser = self.parser
-        if parser.buffered() >= self.limits.max_request_line + self.limits.max_header_bytes:
+        if self._read_ahead_full():
             self.ready = None  # enough of the next request is kept: read no further
             return
         view = parser.read_buffer()
@@ -602,16 +603,27 @@ class Connection:
             finally:
                 view.release()
         except (EOFError, OSError) as e:
-            if isinstance(e, EOFError):
-                parser.eof_received()
             self.ready = None
-            cc = self.cc
-            if cc is not None and not cc.finished:
-                cc.cancel(ClientDisconnected("the client closed the connection"))
+            if self.cc is not None:
+                self._client_left(self.cc, e)
             return
         if n:
             parser.received(n)
         self.ready = flow.call_when_readable(self._peek)
+
+    def _read_ahead_full(self) -> bool:
+        """True once the disconnect watch holds as much of the next request as
+        a head may take (it reads no further until the handler returns)."""
+        limits = self.limits
+        return self.parser.buffered() >= limits.max_request_line + limits.max_header_bytes
+
+    def _client_left(self, cc: CancelContext, e: BaseException) -> None:
+        """The disconnect watch saw the end of the stream or an error (``e``):
+        cancel the handler's context ``cc``. Must not block."""
+        if isinstance(e, EOFError):
+            self.parser.eof_received()
+        if not cc.finished:
+            cc.cancel(ClientDisconnected("the client closed the connection"))
 
     def _watched(self, cc: CancelContext, request: Request, respond: Responder) -> None:
         """Run the handler in ``cc`` while a second fiber reads ahead and
@@ -622,9 +634,8 @@ class Connection:
         def watch(wcc: CancelContext) -> None:
             watcher.append(wcc)
             parser = self.parser
-            limit = self.limits.max_request_line + self.limits.max_header_bytes
             try:
-                while parser.buffered() < limit:  # a pipelined request may arrive: keep it
+                while not self._read_ahead_full():  # a pipelined request may arrive: keep it
                     view = parser.read_buffer()
                     try:
                         wcc.check()
@@ -633,10 +644,7 @@ class Connection:
                         view.release()
                     parser.received(n)
             except (EOFError, OSError) as e:
-                if isinstance(e, EOFError):
-                    parser.eof_received()
-                if not cc.finished:
-                    cc.cancel(ClientDisconnected("the client closed the connection"))
+                self._client_left(cc, e)
 
         def watcher_fiber() -> None:
             with contextlib.suppress(Cancelled):  # _Finished: the handler returned

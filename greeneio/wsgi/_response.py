@@ -113,8 +113,9 @@ def _regular_file(filelike: Any) -> tuple[int, int, int] | None:
 
 
 #: Status lines and header lists converted lately (apps send the same few again
-#: and again), by value: a hit costs one tuple and one lookup. Only what passed
-#: the checks is remembered; each dict is emptied when full.
+#: and again), by value: ``start_response`` looks them up, a hit costs one
+#: tuple and one lookup. Only what passed the checks is remembered (by the two
+#: functions below, on a miss); each dict is emptied when full.
 _CODES: dict[str, int] = {}
 _Fields = tuple[tuple[bytes, bytes], ...]
 _CONVERTED: dict[tuple[object, ...], tuple[_Fields, int | None, _Fields]] = {}
@@ -122,42 +123,29 @@ _MAX_REMEMBERED: Final = 256
 
 
 def _status_code(status: object) -> int:
-    if type(status) is str:
-        code = _CODES.get(status)
-        if code is not None:
-            return code
-    code = _check_status(status)
-    if type(status) is str:
-        if len(_CODES) >= _MAX_REMEMBERED:
-            _CODES.clear()
-        _CODES[status] = code
-    return code
-
-
-def _check_status(status: object) -> int:
+    """The code of a status line not remembered yet: checked, then remembered."""
     if not isinstance(status, str):
         raise TypeError(f"start_response: status must be a str, not {status!r}")
     code = status[:3]
     if (len(status) > 3 and status[3] != " ") or not code.isdigit() or not code.isascii():
         raise ValueError(f"start_response: status must be 'NNN Reason', not {status!r}")
+    if type(status) is str:
+        if len(_CODES) >= _MAX_REMEMBERED:
+            _CODES.clear()
+        _CODES[status] = int(code)
     return int(code)
 
 
 def _converted(headers: object) -> tuple[_Fields, int | None, _Fields]:
-    """:func:`_convert`, remembered by value for lists of ``(str, str)`` pairs."""
-    if type(headers) is not list:
-        return _convert(headers)
-    try:
-        key = tuple(headers)
-        found = _CONVERTED.get(key)
-    except TypeError:  # an unhashable item: checked (and refused) below
-        return _convert(headers)
-    if found is None:
-        found = _convert(headers)
-        if all(type(i) is tuple and type(i[0]) is str and type(i[1]) is str for i in key):
-            if len(_CONVERTED) >= _MAX_REMEMBERED:
-                _CONVERTED.clear()
-            _CONVERTED[key] = found
+    """:func:`_convert` of headers not remembered yet, remembered when they are
+    a list of ``(str, str)`` pairs."""
+    found = _convert(headers)
+    if type(headers) is list and all(
+        type(i) is tuple and type(i[0]) is str and type(i[1]) is str for i in headers
+    ):
+        if len(_CONVERTED) >= _MAX_REMEMBERED:
+            _CONVERTED.clear()
+        _CONVERTED[tuple(headers)] = found
     return found
 
 
@@ -219,7 +207,7 @@ class Exchange:
                 exc_info = None  # no reference cycle through the traceback
         elif self._status:
             raise RuntimeError("start_response: called again without exc_info")
-        # The remembered conversions looked up here (the usual case), else made.
+        # The remembered conversions (the usual case), else checked and made.
         code = _CODES.get(status) if status.__class__ is str else None
         if code is None:
             code = _status_code(status)
@@ -227,7 +215,7 @@ class Exchange:
         if headers.__class__ is list:
             try:  # noqa: SIM105 (a try is free here; contextlib.suppress is not)
                 found = _CONVERTED.get(tuple(headers))
-            except TypeError:  # an unhashable item: _converted checks (and refuses) it
+            except TypeError:  # an unhashable item: _convert checks (and refuses) it
                 pass
         if found is None:
             found = _converted(headers)

@@ -10,7 +10,6 @@ import http.client
 import io
 import re
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from greeneio.mock import Clock
 from greeneio.serve import http as static
 from greeneio.serve._options import parse
 from greeneio.serve.http import HELLO
+from tests.wsgi.wsgi_harness import get, raw
 from tests.wsgi.wsgi_harness import serve as serve_on_loopback
 
 pytestmark = pytest.mark.timeout(60)
@@ -62,24 +62,8 @@ def serve_in_process(client: Callable[[int], Any], access_log: wsgi.AccessLog) -
 
 
 def request(port: int, method: str, path: str) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, path)
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
-
-
-def raw(port: int, data: bytes) -> bytes:
-    """Send ``data``, half-close, read everything the server sends."""
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
-        c.sendall(data)
-        c.shutdown(socket.SHUT_WR)
-        out = b""
-        while chunk := c.recv(65536):
-            out += chunk
-        return out
+    status, _headers, body = get(port, path, method)
+    return status, body
 
 
 # -- in process ----------------------------------------------------------------
