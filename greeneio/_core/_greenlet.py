@@ -184,6 +184,20 @@ def current() -> FiberGreenlet:
     )
 
 
+def current_checked() -> FiberGreenlet:
+    """The running fiber, about to block: ``Cancelled`` if its context is
+    cancelled (``current()`` then ``cc.check()``, in one call, for the
+    backends' waits); RuntimeError outside a fiber."""
+    g = getcurrent()
+    try:
+        cc = g.cc
+    except AttributeError:
+        return current()  # not a fiber: raises
+    if cc.reason is not None or cc.finished:
+        cc.check()
+    return g  # type: ignore[no-any-return]  # only fibers have a cc
+
+
 def current_or_none() -> FiberGreenlet | None:
     g = getcurrent()
     return g if isinstance(g, FiberGreenlet) else None

@@ -34,7 +34,7 @@ from gevent.monkey import get_original
 from greenlet import greenlet as _greenlet_type
 from zope.interface import implementer
 
-from greeneio._core._greenlet import IO_WAIT, current
+from greeneio._core._greenlet import IO_WAIT, current_checked
 from greeneio._core.switch import Hook, Switch
 from greeneio._flows import COPY_CHUNK, Buffer, Closeable, copy_via_buffer, write_all
 from greeneio.gevent_backend import _fdpass, _sockopt
@@ -187,8 +187,7 @@ class _Socket(Closeable):
 
     def wait_readable(self) -> None:
         """Block until the socket is readable. Cancellable."""
-        me = current()
-        me.cc.check()
+        me = current_checked()
         hub = get_hub()
         if hub is not self._hub:
             self._rebind(hub)
@@ -199,8 +198,7 @@ class _Socket(Closeable):
 
     def wait_writable(self) -> None:
         """Block until the socket is writable. Cancellable."""
-        me = current()
-        me.cc.check()
+        me = current_checked()
         hub = get_hub()
         if hub is not self._hub:
             self._rebind(hub)

@@ -153,7 +153,7 @@ def _local_address(flow: object, peer: object) -> tuple[str, str] | None:
 class Environ:
     """Builds the environs of one connection's requests."""
 
-    __slots__ = ("_base", "_fields", "_headers", "_server")
+    __slots__ = ("_base", "_fields", "_headers", "_input", "_last", "_line", "_server")
 
     def __init__(self, template: dict[str, Any], flow: object, peer: object, scheme: str) -> None:
         base = dict(template)
@@ -174,14 +174,38 @@ class Environ:
         # client tends to send the same fields on every request of a connection.
         self._headers: list[tuple[bytes, bytes]] | None = None
         self._fields: dict[str, Any] = base
+        # The last request line (method, target, version) and the environ it
+        # made with the last fields, without ``wsgi.input``: the engine hands
+        # a repeated head's request with the very same objects.
+        self._line: tuple[str, bytes, tuple[int, int]] | None = None
+        self._last: dict[str, Any] = base
+        # The last ``wsgi.input`` and its body (every bodiless request of a
+        # connection has the same empty body).
+        self._input: Input | None = None
 
     def build(self, request: Http.Request) -> dict[str, Any]:
         """The environ of ``request`` (a fresh dict the app may change)."""
         headers = request.headers
+        body = request.body
+        wsgi_input = self._input
+        if wsgi_input is None or wsgi_input._body is not body:
+            wsgi_input = self._input = Input(body)
         if headers == self._headers and request.content_length is None:
+            line = self._line
+            if (
+                line is not None
+                and line[1] is request.target
+                and line[0] is request.method
+                and line[2] == request.version
+            ):
+                environ = self._last.copy()
+                environ["wsgi.input"] = wsgi_input
+                return environ
             environ = self._fields.copy()
+            remember = True
         else:
             environ = self._from_fields(request)
+            remember = request.content_length is None
         environ["REQUEST_METHOD"] = request.method
         path = request.path
         # PEP 3333 (as wsgiref and gunicorn): percent-decoded bytes, as latin-1.
@@ -189,7 +213,10 @@ class Environ:
         environ["QUERY_STRING"] = request.query.decode("latin-1")
         environ["RAW_URI"] = environ["REQUEST_URI"] = request.target.decode("latin-1")
         environ["SERVER_PROTOCOL"] = "HTTP/1.1" if request.version == (1, 1) else "HTTP/1.0"
-        environ["wsgi.input"] = Input(request.body)
+        if remember:  # the fields are the remembered ones (_from_fields made them so)
+            self._line = (request.method, request.target, request.version)
+            self._last = environ.copy()
+        environ["wsgi.input"] = wsgi_input
         return environ
 
     def _from_fields(self, request: Http.Request) -> dict[str, Any]:

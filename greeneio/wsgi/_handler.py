@@ -158,6 +158,9 @@ class _Adapter:
         try:
             exchange.send(result, request.method == "HEAD")
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+            # A list or tuple has no close (and getattr's miss would cost an
+            # AttributeError per request).
+            if result.__class__ is not list and result.__class__ is not tuple:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()

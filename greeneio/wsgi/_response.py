@@ -46,6 +46,9 @@ _HOP_BY_HOP: Final = frozenset(
 )
 _CLOSE: Final = (b"Connection", b"close")
 _ZERO: Final = (b"Content-Length", b"0")
+#: What an app may give as body bytes (a tuple: ``bytes | bytearray`` would be
+#: a new union object per check).
+_BYTES: Final = (bytes, bytearray, memoryview)
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -231,7 +234,7 @@ class Exchange:
 
     def write(self, data: bytes) -> None:
         """PEP 3333's ``write``: sends ``data`` at once (the head with the first bytes)."""
-        if not isinstance(data, bytes | bytearray | memoryview):
+        if not isinstance(data, _BYTES):
             raise TypeError(f"the WSGI app gave {type(data).__name__}, not bytes")
         if not data:
             return
@@ -260,18 +263,20 @@ class Exchange:
     def _whole(self, parts: list[bytes] | tuple[bytes, ...], head: bool) -> None:
         """A list or tuple: one write, with its Content-Length unless the app gave one."""
         for data in parts:
-            if not isinstance(data, bytes | bytearray | memoryview):
+            if data.__class__ is not bytes and not isinstance(data, _BYTES):
                 raise TypeError(f"the WSGI app gave {type(data).__name__}, not bytes")
         body = parts[0] if len(parts) == 1 else b"".join(parts)
+        if body.__class__ is not bytes:
+            body = bytes(body)
         if not self._status:
             raise RuntimeError("the WSGI app returned without calling start_response")
         respond = self._respond
         length = self._length
         if length is None and (body or not head):
-            respond.send(self._status, self._headers, bytes(body))
+            respond.send(self._status, self._headers, body)
             return
         if length == len(body) and body and self._status not in (204, 304):
-            respond.send(self._status, self._bare, bytes(body))  # its own Content-Length
+            respond.send(self._status, self._bare, body)  # its own Content-Length
             return
         respond.start(self._status, self._headers)
         if body:
