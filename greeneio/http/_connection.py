@@ -517,7 +517,7 @@ class Connection:
         else:
             body = request.body = self.no_body
         try:
-            if self.cancel_on_disconnect and self.parser.body_done:
+            if self.cancel_on_disconnect and (body is self.no_body or self.parser.body_done):
                 peek_flow = self.peek_flow
                 if peek_flow is not None:
                     # The handler runs while a readiness call reads ahead (a
