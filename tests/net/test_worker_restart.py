@@ -223,7 +223,9 @@ def test_a_dead_workers_permits_go_back_to_the_shared_limit(tmp_path: Path) -> N
                 clients: list[Client] = []
 
                 def four_with_one_on_the_worker() -> None:
-                    for _ in range(100):
+                    # Bounded by the timeout below, not by a count of tries: on
+                    # a loaded machine the worker starts accepting late.
+                    while True:
                         while len(clients) < 4:
                             clients.append(Client(env, addr, csw))
                         if any(c.pid != parent for c in clients):
@@ -231,7 +233,6 @@ def test_a_dead_workers_permits_go_back_to_the_shared_limit(tmp_path: Path) -> N
                         c = clients.pop()  # all four on the caller: free one, try again
                         Flow.copy_string("bye\n", c.flow)
                         assert Flow.read_all(c.flow) == b""
-                    raise AssertionError("the worker never got a connection")
 
                 Time.with_timeout_exn(clock, 20, four_with_one_on_the_worker)
                 victim = next(c.pid for c in clients if c.pid != parent)
