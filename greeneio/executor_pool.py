@@ -62,28 +62,22 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import pickle
-import struct
-import traceback
-from collections import deque
 from collections.abc import Callable
 from functools import partial
 from itertools import count
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from greeneio import flow as Flow
 from greeneio._core import _greenlet
-from greeneio._core import cancel as Cancel
 from greeneio._core import fiber as Fiber
 from greeneio._core.args import callable_arg, instance_arg, int_arg
 from greeneio._core.cancel import CancelContext, Cancelled
 from greeneio._core.exn import Io
 from greeneio._core.promise import Promise, Resolver
-from greeneio._core.semaphore import Semaphore
 from greeneio._core.switch import AllNonDaemonsDone, Switch
+from greeneio._executor import _link
+from greeneio._executor._worker import worker_main
 from greeneio.interfaces import IDomainManager, IUnixNet
-from greeneio.net._unix import socketpair_stream
-from greeneio.protocols import DomainManager, StreamSocket
+from greeneio.protocols import DomainManager
 
 T = TypeVar("T")
 
@@ -91,218 +85,10 @@ __all__ = ["ExecutorPool", "create", "submit", "submit_exn", "submit_fork"]
 
 #: A worker's capacity in units of weight: weight 1.0 is this many (Eio's max_capacity).
 _FULL = 1_000_000
-# Frame kinds. To a worker: a job, a cancellation. From a worker: its hello
-# (the number is its pid), a job's result, its exception, "cancelled as asked".
-_JOB, _CANCEL, _HELLO, _OK, _ERR, _GONE = range(6)
-_HEADER = struct.Struct("!BQQ")  # kind, job id (or pid), payload length
-_Frame = tuple[int, int, Any]
-
-
-class _SubmitterCancelled(Exception):
-    """Why a job's context is cancelled in its worker: its submitter was cancelled."""
 
 
 class _WorkerEnded(Exception):
     """Raised out of a worker's switch once the worker has ended, to stop its fibers."""
-
-
-class _Queue(Generic[T]):
-    """An unbounded FIFO queue between the fibers of one process.
-
-    ``put`` never blocks; ``take`` waits while it is empty (first come, first
-    served; a cancelled ``take`` takes nothing)."""
-
-    __slots__ = ("_items", "_ready")
-
-    def __init__(self) -> None:
-        self._items: deque[T] = deque()
-        self._ready = Semaphore(0)  # one permit per item
-
-    def put(self, item: T) -> None:
-        self._items.append(item)
-        self._ready.release()
-
-    def take(self) -> T:
-        self._ready.acquire()
-        return self._items.popleft()
-
-    def pending(self) -> list[T]:
-        return list(self._items)
-
-
-# -- links: how the parent and a worker talk -------------------------------------
-
-
-class _Codec:
-    """How a link carries values: pickled between processes (``remote``), or as
-    they are between domains of one process."""
-
-    __slots__ = ("decode", "encode", "remote")
-
-    def __init__(self, remote: bool) -> None:
-        self.remote = remote
-        self.encode: Callable[[object], Any] = _pickle if remote else _as_is
-        self.decode: Callable[[Any], Any] = pickle.loads if remote else _as_is
-
-
-def _pickle(value: object) -> bytes:
-    return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
-
-
-def _as_is(value: Any) -> Any:
-    return value
-
-
-_PICKLED = _Codec(remote=True)
-_AS_IS = _Codec(remote=False)
-
-
-class _End(Protocol):
-    """One end of a link: frames out and in."""
-
-    codec: _Codec
-
-    def send(self, kind: int, n: int, payload: Any) -> None: ...
-    def recv(self) -> _Frame: ...
-    def end_input(self) -> None: ...
-    def close(self) -> None: ...
-
-
-class _SocketEnd:
-    """One end of a Unix socket pair: length-prefixed frames, pickled payloads."""
-
-    __slots__ = ("_header", "_sock", "_writing")
-
-    codec = _PICKLED
-
-    def __init__(self, sock: StreamSocket) -> None:
-        self._sock = sock
-        self._header = bytearray(_HEADER.size)
-        self._writing = Semaphore(1)  # the fibers of a worker send whole frames, in turn
-
-    def send(self, kind: int, n: int, payload: bytes | None) -> None:
-        header = _HEADER.pack(kind, n, len(payload) if payload else 0)
-        self._writing.acquire()
-        try:
-            Flow.write(self._sock, [header, payload] if payload else [header])
-        finally:
-            self._writing.release()
-
-    def recv(self) -> _Frame:
-        Flow.read_exact(self._sock, self._header)
-        kind, n, size = _HEADER.unpack(self._header)
-        payload = bytearray(size)
-        if size:
-            Flow.read_exact(self._sock, payload)
-        return kind, n, payload
-
-    def end_input(self) -> None:
-        # What is already received can still be read, then end-of-file: even if
-        # another process holds a copy of the other end.
-        Flow.shutdown(self._sock, "receive")
-
-    def close(self) -> None:
-        Flow.close(self._sock)
-
-
-class _LocalEnd:
-    """One end of a link between domains of one process: values as they are."""
-
-    __slots__ = ("_inbox", "_peer")
-
-    codec = _AS_IS
-
-    def __init__(self, inbox: _Queue[_Frame | None], peer: _Queue[_Frame | None]) -> None:
-        self._inbox = inbox
-        self._peer = peer
-
-    def send(self, kind: int, n: int, payload: object) -> None:
-        self._peer.put((kind, n, payload))
-
-    def recv(self) -> _Frame:
-        frame = self._inbox.take()
-        if frame is None:
-            self._inbox.put(None)
-            raise EOFError
-        return frame
-
-    def end_input(self) -> None:
-        self._inbox.put(None)
-
-    def close(self) -> None:
-        pass
-
-
-# -- the worker's side -------------------------------------------------------------
-
-
-def _worker_main(end: _End) -> None:
-    """The main of a worker domain: say hello, then run each job sent in a fiber."""
-    running: dict[int, CancelContext] = {}
-    with Switch(name="Executor_pool worker") as sw:
-        end.send(_HELLO, os.getpid(), None)
-        while True:
-            try:
-                kind, n, payload = end.recv()
-            except EOFError:
-                return
-            if kind == _JOB:
-                Fiber._fork_unchecked(partial(_run_job, end, running, n, payload), sw)
-            elif kind == _CANCEL:
-                cc = running.get(n)
-                if cc is not None:
-                    cc.cancel(_SubmitterCancelled("the job's submitter was cancelled"))
-
-
-def _run_job(end: _End, running: dict[int, CancelContext], n: int, payload: Any) -> None:
-    codec = end.codec
-
-    def body(cc: CancelContext) -> tuple[int, Any]:
-        running[n] = cc
-        try:
-            fn, args = codec.decode(payload)
-            return _OK, fn(*args)
-        except Cancelled:
-            if isinstance(cc.reason, _SubmitterCancelled):
-                return _GONE, None
-            raise  # the worker is being stopped
-        except Exception as e:
-            return _ERR, e
-        finally:
-            del running[n]
-
-    kind, value = Cancel.sub(body)
-    if Fiber.is_cancelled():
-        return  # the worker is being stopped: nobody waits for the outcome
-    kind, data = (_GONE, None) if kind == _GONE else _outcome(codec, kind, value)
-    # A frame is written whole or the link is broken: finish it even if cancelled.
-    Cancel.protect(lambda: end.send(kind, n, data))
-
-
-def _outcome(codec: _Codec, kind: int, value: Any) -> tuple[int, Any]:
-    """The frame kind and payload for a job's result or exception."""
-    if kind == _OK:
-        try:
-            return _OK, codec.encode(value)
-        except Exception as e:
-            value = TypeError(
-                "Executor_pool: the result of the job could not be pickled: "
-                f"{type(e).__name__}: {e}"
-            )
-    if codec.remote:  # the traceback does not survive pickling: keep it as a note
-        tb = "".join(traceback.format_exception(value)).rstrip()
-        value.add_note(f"raised in Executor_pool worker {os.getpid()}:\n{tb}")
-    try:
-        return _ERR, codec.encode(value)
-    except Exception as e:
-        err = RuntimeError(
-            f"Executor_pool: the job raised {type(value).__name__}: {value} "
-            f"(which could not be pickled: {type(e).__name__}: {e})"
-        )
-        return _ERR, codec.encode(err)
-
-
-# -- the parent's side --------------------------------------------------------------
 
 
 class _Job:
@@ -339,7 +125,7 @@ class _Worker:
 
     __slots__ = ("end", "eof", "eof_u", "held", "load", "outbox", "pid", "pool", "room")
 
-    end: _End  # set by the serve fiber, once the link is made
+    end: _link.End  # set by the serve fiber, once the link is made
 
     def __init__(self, pool: ExecutorPool) -> None:
         self.pool = pool
@@ -347,14 +133,14 @@ class _Worker:
         self.held: dict[int, _Job] = {}  # sent (or about to be), no outcome yet
         self.load = 0  # their weight
         self.room: Resolver[None] | None = None  # the dispatcher waits for load < _FULL
-        self.outbox: _Queue[_Frame] = _Queue()
+        self.outbox: _link.Queue[_link.Frame] = _link.Queue()
         self.eof, self.eof_u = Promise.create("Executor_pool worker input ended")
 
-    def read(self, child_end: _End) -> None:
+    def read(self, child_end: _link.End) -> None:
         """The hello, then every outcome, until the worker's end closes."""
         try:
             kind, pid, _ = self.end.recv()
-            if kind != _HELLO:
+            if kind != _link.HELLO:
                 raise RuntimeError(f"Executor_pool: a worker said {kind} before its hello")
             self.pid = pid
             if pid != os.getpid():
@@ -388,7 +174,7 @@ class _Worker:
             job.worker = self
             self.held[job.id] = job
             self.load += job.weight
-            self.outbox.put((_JOB, job.id, job.payload))
+            self.outbox.put((_link.JOB, job.id, job.payload))
             # Let the other dispatchers take their turn at the queue (as Eio does).
             Fiber.yield_()
 
@@ -397,7 +183,7 @@ class _Worker:
         try:
             while True:
                 kind, n, payload = self.outbox.take()
-                if kind == _CANCEL and n not in self.held:
+                if kind == _link.CANCEL and n not in self.held:
                     continue  # it finished meanwhile
                 self.end.send(kind, n, payload)
         except (OSError, Io):
@@ -426,8 +212,8 @@ class ExecutorPool:
     def __init__(self, domain_mgr: DomainManager, sw: Switch, processes: bool) -> None:
         self._domain_mgr = domain_mgr
         self._sw = sw
-        self._codec = _PICKLED if processes else _AS_IS  # links: socket pairs, or queues
-        self._jobs: _Queue[_Job] = _Queue()
+        self._codec = _link.PICKLED if processes else _link.AS_IS  # links: socket pairs, or queues
+        self._jobs: _link.Queue[_Job] = _link.Queue()
         self._ids = count(1)
         self._workers: set[_Worker] = set()
         self._closed = False
@@ -494,12 +280,12 @@ class ExecutorPool:
         try:
             value = self._codec.decode(payload)
         except Exception as e:
-            what = "result" if kind == _OK else "exception"
+            what = "result" if kind == _link.OK else "exception"
             raise RuntimeError(
                 f"Executor_pool: the {what} of the job (from worker {pid}) could not be "
                 f"unpickled: {type(e).__name__}: {e}"
             ) from e
-        if kind == _OK:
+        if kind == _link.OK:
             return value
         if isinstance(value, BaseException):
             raise value
@@ -509,7 +295,7 @@ class ExecutorPool:
         job.abandoned = True
         w = job.worker
         if w is not None and job.id in w.held:
-            w.outbox.put((_CANCEL, job.id, None))
+            w.outbox.put((_link.CANCEL, job.id, None))
 
     def _take_job(self) -> _Job:
         while True:
@@ -541,12 +327,12 @@ class ExecutorPool:
         self._workers.add(w)
         try:
             with Switch(name="Executor_pool worker") as wsw:
-                w.end, child_end = self._link(wsw)
+                w.end, child_end = _link.make_link(wsw, self._codec.remote)
                 Fiber._fork_unchecked(partial(w.read, child_end), wsw)
                 Fiber._fork_unchecked(w.dispatch, wsw)  # jobs wait in the link while it starts
                 Fiber._fork_unchecked(w.send, wsw)
                 try:
-                    self._domain_mgr.run(partial(_worker_main, child_end))
+                    self._domain_mgr.run(partial(worker_main, child_end))
                 except BaseException as e:
                     if Fiber.is_cancelled():
                         raise  # the pool is closing (or one of its fibers failed)
@@ -575,15 +361,6 @@ class ExecutorPool:
             Fiber.check()  # sw is off: this raises Cancelled
         for job in w.held.values():
             job.fail(w.died(why))
-
-    def _link(self, sw: Switch) -> tuple[_End, _End]:
-        """The parent's end and the worker's end of a new link, released with ``sw``."""
-        if self._codec.remote:
-            a, b = socketpair_stream(sw=sw)
-            return _SocketEnd(a), _SocketEnd(b)
-        to_worker: _Queue[_Frame | None] = _Queue()
-        to_parent: _Queue[_Frame | None] = _Queue()
-        return _LocalEnd(to_parent, to_worker), _LocalEnd(to_worker, to_parent)
 
 
 # -- the API ---------------------------------------------------------------------------
