@@ -3,9 +3,8 @@ printable character further on, until the client goes away."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from greeneio import Flow, Net
+from greeneio.protocols import TwoWay
 
 _PRINTABLE = bytes(range(32, 127))  # the 95 printable ASCII characters
 _RING = _PRINTABLE * 2
@@ -21,7 +20,7 @@ def line(i: int) -> bytes:
 _BLOCK = b"".join(line(i) for i in range(len(_PRINTABLE)))  # one full cycle
 
 
-def handler(flow: Any, _addr: Any) -> None:
+def handler(flow: TwoWay, _addr: object) -> None:
     try:
         while True:
             Flow.write(flow, [_BLOCK])

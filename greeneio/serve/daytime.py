@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from greeneio import Flow
+from greeneio.protocols import TwoWay
 
 
 def now_text() -> str:
     return time.strftime("%A, %B %d, %Y %H:%M:%S-%Z")
 
 
-def handler(flow: Any, _addr: Any) -> None:
+def handler(flow: TwoWay, _addr: object) -> None:
     Flow.copy_string(now_text() + "\r\n", flow)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from greeneio import Flow
+from greeneio.protocols import TwoWay
 
 
-def handler(flow: Any, _addr: Any) -> None:
+def handler(flow: TwoWay, _addr: object) -> None:
     Flow.copy(flow, Flow.null)

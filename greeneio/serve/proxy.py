@@ -4,17 +4,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from greeneio import Fiber, Flow, Net, Switch
+from greeneio.protocols import Network, TwoWay
 
 
-def make_handler(net: Any, target: Any) -> Callable[[Any, Any], None]:
-    def handler(client: Any, _addr: Any) -> None:
+def make_handler(
+    net: Network, target: Net.Sockaddr.Tcp | Net.Sockaddr.Unix
+) -> Callable[[TwoWay, object], None]:
+    def handler(client: TwoWay, _addr: object) -> None:
         with Switch() as sw:
             upstream = Net.connect(net, target, sw=sw)
 
-            def pump(src: Any, dst: Any) -> None:
+            def pump(src: TwoWay, dst: TwoWay) -> None:
                 Flow.copy(src, dst)
                 Flow.shutdown(dst, "send")
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from greeneio import Net
+from greeneio.protocols import DatagramSocket
 
 MAX_DATAGRAM = 65535
 
 
-def serve(sock: Any) -> None:
+def serve(sock: DatagramSocket) -> None:
     """Echo datagrams on ``sock`` until cancelled."""
     buf = bytearray(MAX_DATAGRAM)
     view = memoryview(buf)
