@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import stat
+import sys
 
 from gevent.socket import wait_read, wait_write
 from zope.interface import implementer
@@ -77,7 +78,12 @@ class FdSource:
 
 @implementer(ISink)
 class FdSink:
-    """Writes to a file descriptor it does not own (e.g. stdout, stderr)."""
+    """Writes to a file descriptor it does not own (e.g. stdout, stderr).
+
+    On descriptors 1 and 2, what ``print`` left in ``sys.stdout`` or
+    ``sys.stderr``'s buffer (a pipe or a file is block-buffered) is flushed
+    first, so the two kinds of output come out in the order they were made.
+    """
 
     __slots__ = ("_fd", "_pollable", "name")
 
@@ -87,6 +93,8 @@ class FdSink:
         self._pollable = _pollable(fd)
 
     def single_write(self, bufs: list[Buffer]) -> int:
+        if self._fd == 1 or self._fd == 2:
+            _flush_python_stream(self._fd)
         try:
             return self._write(bufs[:IOV_MAX] if len(bufs) > IOV_MAX else bufs)
         except OSError as e:
@@ -114,3 +122,17 @@ class FdSink:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+def _flush_python_stream(fd: int) -> None:
+    """Flush ``sys.stdout`` (fd 1) or ``sys.stderr`` (fd 2) if it writes to ``fd``
+    (not a capture that has replaced it, nor a closed or missing stream)."""
+    stream = sys.stdout if fd == 1 else sys.stderr if fd == 2 else None
+    if stream is None:
+        return
+    try:
+        if stream.fileno() != fd:
+            return
+        stream.flush()
+    except (OSError, ValueError, AttributeError):
+        pass  # closed, detached, or not a file: nothing of ours to order
