@@ -229,27 +229,49 @@ def _accept_fork_unchecked(
     except Io as e:
         add_context(e, "accepting connection")
         raise
-    started = False
+    served = _Served(flow, addr, handler, on_error)
+    try:
+        # A bound method, not the object itself: a Python-level __call__ would
+        # leave a C eval frame on the idle fiber's stack (copied at each switch).
+        Fiber._fork_unchecked(served.run, sw)
+    finally:
+        if not served.started:
+            flow.close()
 
-    def run() -> None:
-        nonlocal started
-        started = True
+
+class _Served:
+    """The body of an accepted connection's fiber: ``handler(flow, addr)``, then
+    the flow closed; a handler's exception (never ``Cancelled``) to ``on_error``.
+    One object, not a closure: an idle connection keeps it as long as it lives."""
+
+    __slots__ = ("addr", "flow", "handler", "on_error", "started")
+
+    def __init__(
+        self,
+        flow: StreamSocket,
+        addr: Tcp | Unix,
+        handler: Handler,
+        on_error: Callable[[BaseException], object],
+    ) -> None:
+        self.flow = flow
+        self.addr = addr
+        self.handler = handler
+        self.on_error = on_error
+        self.started = False  # False: the fiber never ran, the caller closes the flow
+
+    def run(self) -> None:
+        self.started = True
+        flow = self.flow
         try:
-            handler(flow, addr)
+            self.handler(flow, self.addr)
         except Exception as e:
             flow.close()
-            on_error(add_context(e, f"handling connection from {addr}"))
+            self.on_error(add_context(e, f"handling connection from {self.addr}"))
             return
         except BaseException:  # Cancelled, KeyboardInterrupt...: never on_error's
             flow.close()
             raise
         flow.close()
-
-    try:
-        Fiber._fork_unchecked(run, sw)
-    finally:
-        if not started:
-            flow.close()
 
 
 def accept_sub(
