@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import greeneio
-from greeneio import Fiber, Flow, Fs, Net, Switch
+from greeneio import Fiber, Flow, Fs, Net, Promise, Switch
+from greeneio.gevent_backend import _sockets
 from greeneio.gevent_backend._files import FileSource
 from greeneio.gevent_backend._sockets import StreamSocket
 
@@ -122,6 +123,44 @@ def test_copy_socket_to_socket_uses_splice(monkeypatch):
     # Small messages go by recv/send; once a read fills the 64 KiB buffer the
     # stream is bulk and everything after it is spliced (into the pipe, out of it).
     assert sum(spliced) >= 2 * (len(payload) - 65536)
+
+
+@pytest.mark.parametrize("splice", [True, False], ids=["splice", "no-splice"])
+def test_socket_to_socket_copy_keeps_every_byte_in_order(monkeypatch, splice):
+    # Small pieces, a pause with nothing to read, then bulk: every path of the
+    # socket-to-socket copy (first read finding nothing, short reads, a full
+    # buffer, then splice or reading on at once where there is no splice).
+    if splice and not hasattr(os, "splice"):
+        pytest.skip("no os.splice on this platform")
+    monkeypatch.setattr(_sockets, "_SPLICE", splice)
+    pieces = [b"a" * 10, b"b" * 3000, os.urandom(3 * 65536 + 17), b"z"]
+
+    def main(env: Any) -> tuple[int, str]:
+        with Switch() as sw:
+            src_w, src_r = Net.socketpair_stream(sw=sw)
+            dst_w, dst_r = Net.socketpair_stream(sw=sw)
+            relayed, relayed_u = Promise.create()
+
+            def relay() -> None:
+                # Runs first (Fiber.all starts its fibers in order), before
+                # anything was written: its first read finds nothing.
+                Flow.copy(src_r, dst_w)
+                Flow.shutdown(dst_w, "send")
+                Promise.resolve(relayed_u, None)
+
+            def produce() -> None:
+                for p in pieces:
+                    Flow.write(src_w, [p])
+                    Fiber.yield_()
+                Flow.shutdown(src_w, "send")
+
+            results: list[Any] = []
+            Fiber.all([relay, produce, lambda: results.append(_digest_of_stream(dst_r))])
+            relayed.await_()
+            return results[0]
+
+    whole = b"".join(pieces)
+    assert greeneio.run(main) == (len(whole), hashlib.sha256(whole).hexdigest())
 
 
 def test_copy_from_an_in_memory_source_still_works():
