@@ -31,12 +31,13 @@ import argparse
 import os
 import re
 import resource
-import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+
+from _procs import stop_server
 
 LISTENING = re.compile(r"listening on tcp:127\.0\.0\.1:(\d+)")
 REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
@@ -168,13 +169,7 @@ def measure(connections: int, mode: str, server_args: list[str]) -> dict[str, fl
     finally:
         for c in clients:
             c.close()
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_server(proc, 30)
         if proc.stderr is not None:
             proc.stderr.close()
 

@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -27,6 +26,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from _procs import stop_server
 
 
 @contextlib.contextmanager
@@ -42,12 +43,7 @@ def server(*args: str) -> Iterator[int]:
         assert m, "the server did not start"
         yield int(m.group(1))
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc, 10)
 
 
 def read_response(sock: socket.socket, pending: bytes) -> bytes:

@@ -25,13 +25,14 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _procs import stop_server
 
 HOST = "127.0.0.1"
 
@@ -83,12 +84,7 @@ def one_run(args: argparse.Namespace, seconds: int, out: Path) -> tuple[int, int
         load(args, args.warmup)
         n = load(args, seconds)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc, 120)
     m = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.M)
     if m is None:
         raise SystemExit(f"no instruction total in {out}")

@@ -393,15 +393,19 @@ class StreamSocket(_Socket):
         through it while it runs: CPython gives a frame an exception passed
         through a frame object for the rest of its life (~0.3 KB per idle
         connection). The first read, the one likely to find nothing yet, is
-        made by ``_recv_or_nothing``; later reads follow a wait for readiness.
+        ``read_nonblocking`` (its ``EAGAIN`` is caught in its own frame); later
+        reads follow a wait for readiness.
         """
         scratch = _scratch()
         size = len(scratch)
         recv_into = src.raw.recv_into
         send = self._sock.send
-        n = _recv_or_nothing(recv_into, scratch)
+        try:
+            n = src.read_nonblocking(memoryview(scratch))  # 0: nothing there yet
+        except EOFError:
+            return
         while True:
-            if n < 0:  # nothing to read yet, or the last read emptied the socket
+            if not n:  # nothing to read yet, or the last read emptied the socket
                 src.wait_readable()
                 try:
                     n = recv_into(scratch)
@@ -409,8 +413,8 @@ class StreamSocket(_Socket):
                     continue
                 except OSError as e:
                     raise translate(e) from e
-            if n == 0:
-                return
+                if n == 0:
+                    return
             try:
                 # A copy of a short read (no view of the shared buffer is left in
                 # this frame while it waits: an idle connection holds none).
@@ -422,12 +426,15 @@ class StreamSocket(_Socket):
             if sent < n:  # the peer is slow: keep a private copy while we wait
                 write_all(self, [scratch[sent:n]])
             if n < size:
-                n = -1  # a short read emptied the socket: wait before the next
+                n = 0  # a short read emptied the socket: wait before the next
             elif _SPLICE:
                 self._copy_splice(src)
                 return
-            else:
-                n = _recv_or_nothing(recv_into, scratch)  # bulk: read on at once
+            else:  # bulk without splice: read on at once
+                try:
+                    n = src.read_nonblocking(memoryview(scratch))
+                except EOFError:
+                    return
 
     def _copy_sendfile(self, in_fd: int) -> None:
         out_fd = self._sock.fileno()
@@ -475,17 +482,6 @@ class StreamSocket(_Socket):
 
 
 _SPLICE = hasattr(os, "splice")
-
-
-def _recv_or_nothing(recv_into: Callable[[bytearray], int], buf: bytearray) -> int:
-    """``recv_into(buf)``, or -1 if nothing is there yet (its ``EAGAIN`` raised
-    and caught in this short-lived frame, not in the caller's)."""
-    try:
-        return recv_into(buf)
-    except BlockingIOError:
-        return -1
-    except OSError as e:
-        raise translate(e) from e
 
 
 # The real thread-local (monkey-patching would make threading.local per greenlet).

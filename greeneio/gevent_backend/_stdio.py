@@ -127,8 +127,8 @@ class FdSink:
 def _flush_python_stream(fd: int) -> None:
     """Flush ``sys.stdout`` (fd 1) or ``sys.stderr`` (fd 2) if it writes to ``fd``
     (not a capture that has replaced it, nor a closed or missing stream)."""
-    stream = sys.stdout if fd == 1 else sys.stderr if fd == 2 else None
-    if stream is None:
+    stream = sys.stdout if fd == 1 else sys.stderr
+    if stream is None:  # no console (pythonw), or set to None
         return
     try:
         if stream.fileno() != fd:

@@ -168,21 +168,11 @@ class Responder:
         self._count(n)
         if self._no_body:
             return
+        bufs: list[Buffer] = [chunk_prefix(n), data, b"\r\n"] if self._mode == _CHUNKED else [data]
         head = self._head
-        if self._mode == _CHUNKED:
-            bufs: list[Buffer] = (
-                [head, chunk_prefix(n), data, b"\r\n"]
-                if head
-                else [
-                    chunk_prefix(n),
-                    data,
-                    b"\r\n",
-                ]
-            )
-        else:
-            bufs = [head, data] if head else [data]
         if head:
             self._head = b""
+            bufs.insert(0, head)
             if n <= 16384:  # the head and a small first piece: one buffer, one send()
                 bufs = [b"".join(bufs)]
         self._send(bufs)

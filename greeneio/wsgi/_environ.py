@@ -190,7 +190,8 @@ class Environ:
         wsgi_input = self._input
         if wsgi_input is None or wsgi_input._body is not body:
             wsgi_input = self._input = Input(body)
-        if headers == self._headers and request.content_length is None:
+        bodiless = request.content_length is None
+        if bodiless and headers == self._headers:
             line = self._line
             if (
                 line is not None
@@ -202,10 +203,8 @@ class Environ:
                 environ["wsgi.input"] = wsgi_input
                 return environ
             environ = self._fields.copy()
-            remember = True
         else:
             environ = self._from_fields(request)
-            remember = request.content_length is None
         environ["REQUEST_METHOD"] = request.method
         path = request.path
         # PEP 3333 (as wsgiref and gunicorn): percent-decoded bytes, as latin-1.
@@ -213,7 +212,7 @@ class Environ:
         environ["QUERY_STRING"] = request.query.decode("latin-1")
         environ["RAW_URI"] = environ["REQUEST_URI"] = request.target.decode("latin-1")
         environ["SERVER_PROTOCOL"] = "HTTP/1.1" if request.version == (1, 1) else "HTTP/1.0"
-        if remember:  # the fields are the remembered ones (_from_fields made them so)
+        if bodiless:  # its fields are the remembered ones (or _from_fields made them so)
             self._line = (request.method, request.target, request.version)
             self._last = environ.copy()
         environ["wsgi.input"] = wsgi_input

@@ -23,7 +23,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from zope.interface import implementer
 
@@ -51,6 +51,8 @@ _ZERO: Final = (b"Content-Length", b"0")
 _BYTES: Final = (bytes, bytearray, memoryview)
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class FileWrapper:
@@ -133,9 +135,7 @@ def _status_code(status: object) -> int:
     if (len(status) > 3 and status[3] != " ") or not code.isdigit() or not code.isascii():
         raise ValueError(f"start_response: status must be 'NNN Reason', not {status!r}")
     if type(status) is str:
-        if len(_CODES) >= _MAX_REMEMBERED:
-            _CODES.clear()
-        _CODES[status] = int(code)
+        _remember(_CODES, status, int(code))
     return int(code)
 
 
@@ -146,10 +146,15 @@ def _converted(headers: object) -> tuple[_Fields, int | None, _Fields]:
     if type(headers) is list and all(
         type(i) is tuple and type(i[0]) is str and type(i[1]) is str for i in headers
     ):
-        if len(_CONVERTED) >= _MAX_REMEMBERED:
-            _CONVERTED.clear()
-        _CONVERTED[tuple(headers)] = found
+        _remember(_CONVERTED, tuple(headers), found)
     return found
+
+
+def _remember(memo: dict[K, V], key: K, value: V) -> None:
+    """``memo[key] = value``, ``memo`` emptied first when it is full."""
+    if len(memo) >= _MAX_REMEMBERED:
+        memo.clear()
+    memo[key] = value
 
 
 def _convert(headers: object) -> tuple[_Fields, int | None, _Fields]:
